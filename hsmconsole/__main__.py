@@ -1,0 +1,5 @@
+"""Allows `python -m hsmconsole`."""
+
+from hsmconsole.cli import main
+
+raise SystemExit(main())

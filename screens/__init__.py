@@ -1,0 +1,1 @@
+"""Textual screens of hsmconsole (the UI layer; never imports the nethsm SDK)."""
