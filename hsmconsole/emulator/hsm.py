@@ -23,7 +23,7 @@ from typing import Any
 
 from hsmconsole.emulator.errors import ApiError
 
-__all__ = ["ApiError", "DeviceState", "Hsm", "Role", "ScryptParams", "UserRecord"]
+__all__ = ["ApiError", "DeviceState", "Hsm", "Role", "UserRecord"]
 
 
 class DeviceState(enum.Enum):
@@ -53,16 +53,6 @@ class UserRecord:
         return self.user_id.split("~", 1)[0] if "~" in self.user_id else ""
 
 
-@dataclass(frozen=True)
-class ScryptParams:
-    """The device uses N=16384, r=8, p=16 (≈16 MiB, slow). Tests may pass cheaper ones only for
-    stores they create themselves; the backup vectors need the real ones."""
-
-    n: int = 16384
-    r: int = 8
-    p: int = 16
-
-
 class Hsm:
     """One emulated NetHSM. Thread-safe: every public method takes the instance lock, because the
     ASGI app may call it from several worker threads (slow scrypt calls run off the event loop).
@@ -74,13 +64,14 @@ class Hsm:
         self,
         state_dir: Path | None = None,
         *,
-        scrypt: ScryptParams = ScryptParams(),
         device_id: str = "0000000000",
         software_version: str = "5.0",
     ) -> None:
         """Open (or create) the store and boot: Unprovisioned without /config/version, else Locked,
         or Operational with unattended boot. A fresh device gets a new P-256 TLS key and a
-        self-signed certificate (CN=keyfender). `device_id` is this device's id (v1 store layout)."""
+        self-signed certificate (CN=keyfender). `device_id` is this device's id (v1 store layout).
+        scrypt always uses the device's parameters (N=16384, r=8, p=16; ≈0.7 s here): the SDK's
+        backup reader and the real backups depend on them, so there is no cheaper test mode."""
         raise NotImplementedError  # CONTRACT
 
     # --- state -------------------------------------------------------------------------------
