@@ -1,3 +1,3 @@
-"""hsmconsole: a terminal console for administering Nitrokey NetHSMs (domain core; never imports Textual)."""
+"""hsmconsole: a console for administering Nitrokey NetHSMs (the domain core; never imports Textual)."""
 
 __version__ = "0.1.0"

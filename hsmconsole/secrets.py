@@ -1,7 +1,9 @@
-"""Secret: a value that never prints itself, revealed only where a device or file format needs it."""
+"""Secret: a value that never prints itself, revealed only where a device or a format needs it."""
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 from typing import Any, NoReturn
 
 
@@ -57,8 +59,6 @@ class Secret:
 
     def __eq__(self, other: Any) -> bool:
         # Constant-time comparison; comparing to non-secrets is a programming error.
-        import hmac
-
         if not isinstance(other, Secret):
             return NotImplemented
         return hmac.compare_digest(self.reveal(), other.reveal())
@@ -67,7 +67,6 @@ class Secret:
         raise TypeError("secrets are unhashable")
 
     def __del__(self) -> None:
-        try:
+        # At interpreter shutdown anything may already be gone; there is nothing to report.
+        with contextlib.suppress(Exception):
             self.wipe()
-        except Exception:  # noqa: S110 - interpreter shutdown; nothing useful to report
-            pass

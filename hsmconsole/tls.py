@@ -1,4 +1,4 @@
-"""TLS trust for NetHSM connections: fetch a device certificate, fingerprint it, pin the SDK to it."""
+"""TLS trust for NetHSM connections: fetch a certificate, fingerprint it, pin the SDK to it."""
 
 from __future__ import annotations
 
@@ -70,18 +70,27 @@ def fetch_certificate(host: str, timeout: float = 10.0) -> bytes:
     return der
 
 
-def pin_sdk(client: nethsm.NetHSM, fingerprint: str) -> None:
+# Connect quickly, but let scrypt-heavy calls (unlock, restore: about a second) finish.
+DEFAULT_TIMEOUT = urllib3.Timeout(connect=10.0, read=120.0)
+
+
+def pin_sdk(
+    client: nethsm.NetHSM,
+    fingerprint: str | None,
+    timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
+) -> None:
     """Make an SDK client accept exactly the certificate with this SHA-256 fingerprint.
 
     A NetHSM's certificate is self-signed (CN=keyfender, no SAN), so CA and hostname checks cannot
     apply; pinning the exact certificate is stronger than both. urllib3 checks the fingerprint on
     every new connection and refuses a mismatch before any request (credentials included) is sent.
+    `fingerprint=None` is only for profiles the person explicitly marked insecure.
     """
-    fp = normalize_fingerprint(fingerprint).replace(":", "").lower()
+    pin = None
+    if fingerprint is not None:
+        pin = normalize_fingerprint(fingerprint).replace(":", "").lower()
     # The SDK exposes no pinning option; its REST client keeps a urllib3 PoolManager we replace.
-    client.client.rest_client.pool_manager = urllib3.PoolManager(
-        num_pools=4,
-        maxsize=4,
-        cert_reqs=ssl.CERT_NONE,
-        assert_fingerprint=fp,
+    rest = client.client.rest_client
+    rest.pool_manager = urllib3.PoolManager(  # type: ignore[assignment]
+        num_pools=2, maxsize=2, cert_reqs=ssl.CERT_NONE, assert_fingerprint=pin, timeout=timeout
     )

@@ -1,0 +1,244 @@
+"""The one blocking facade over the nethsm SDK: TLS pinning, Secret handling and error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import nethsm
+import urllib3
+
+from hsmconsole.config import Profile
+from hsmconsole.errors import (
+    AuthError,
+    ConnectionFailed,
+    DeviceError,
+    HsmConsoleError,
+    InputError,
+    StateError,
+)
+from hsmconsole.models import (
+    Counts,
+    DeviceState,
+    DeviceStatus,
+    SystemSummary,
+    TlsTrust,
+    UserRole,
+)
+from hsmconsole.secrets import Secret
+from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
+
+T = TypeVar("T")
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user id and its passphrase (a Secret: the dataclass repr stays redacted)."""
+
+    user_id: str
+    passphrase: Secret
+
+
+def _status_of(exc: BaseException) -> int | None:
+    # The SDK raises NetHSMError from inside its `except ApiException` handler: the HTTP status
+    # survives only on the implicit context.
+    ctx = exc.__context__
+    status = getattr(ctx, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def _device_message(exc: BaseException) -> str:
+    text = str(exc)
+    marker = "NetHSM error message: "
+    return text.split(marker, 1)[1].strip() if marker in text else ""
+
+
+def map_sdk_error(exc: BaseException, action: str) -> HsmConsoleError:
+    """Translate SDK and transport exceptions into our error family, once, here."""
+    if isinstance(exc, HsmConsoleError):
+        return exc
+    if isinstance(exc, nethsm.NetHSMRequestError):
+        reason = str(exc.reason)
+        if exc.type is nethsm.RequestErrorType.SSL_ERROR and "ingerprint" in reason:
+            return ConnectionFailed(
+                f"{action}: the device's TLS certificate does NOT match the pinned fingerprint.",
+                "Stop. This may be a different device or an interception. Compare the fingerprint "
+                "on the device's own console before re-pinning the profile.",
+            )
+        if exc.type is nethsm.RequestErrorType.SSL_ERROR:
+            return ConnectionFailed(f"{action}: TLS handshake failed.", "Check the address and port.")
+        return ConnectionFailed(
+            f"{action}: the device did not answer.",
+            "Check the network cable, the address and that the device is powered on; nothing was "
+            "changed on the device by this attempt unless it says otherwise.",
+        )
+    if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+        return ConnectionFailed(
+            f"{action}: the connection failed ({exc.__class__.__name__}).",
+            "Check the network and try again.",
+        )
+    if isinstance(exc, nethsm.NetHSMError):
+        status = _status_of(exc)
+        detail = _device_message(exc)
+        suffix = f" The device said: {detail}" if detail else ""
+        if status == 401:
+            return AuthError(f"{action}: wrong user name or passphrase.", "Check both and retry.")
+        if status == 403:
+            if detail == "not authenticated":
+                return AuthError(f"{action}: the device refused the passphrase.", "Check it and retry.")
+            return AuthError(f"{action}: this user's role may not do that.{suffix}", "")
+        if status == 412:
+            return StateError(
+                f"{action}: the device is in the wrong state for this.{suffix}",
+                "Refresh the status to see what the device allows now.",
+            )
+        if status == 429:
+            return AuthError(
+                f"{action}: too many failed attempts just now.",
+                "Wait a second and try again; the device rate-limits failed logins.",
+            )
+        if status in (400, 409):
+            return InputError(f"{action}: the device refused the request.{suffix}", "")
+        return DeviceError(f"{action}: unexpected answer from the device ({status}).{suffix}", "")
+    return DeviceError(f"{action}: unexpected error ({exc.__class__.__name__}).", "")
+
+
+class DeviceClient:
+    """Talks to one device through the SDK. Every call opens a short-lived SDK session so that
+    passphrases do not linger in long-lived objects (the SDK keeps them in plain attributes)."""
+
+    def __init__(self, profile: Profile) -> None:
+        if not profile.pinned and not profile.insecure:
+            raise StateError(
+                f"Profile '{profile.name}' has no confirmed certificate fingerprint yet.",
+                "Connect once and confirm the fingerprint shown against the device's own display.",
+            )
+        self.profile = profile
+
+    # --- plumbing ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _sdk(self, creds: Credentials | None) -> Iterator[nethsm.NetHSM]:
+        auth = None
+        if creds is not None:
+            auth = nethsm.Authentication(
+                username=creds.user_id, password=creds.passphrase.reveal_str()
+            )
+        client = nethsm.NetHSM(self.profile.host, auth=auth)
+        pin_sdk(client, self.profile.fingerprint)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                yield client
+        finally:
+            client.close()
+            del auth
+
+    def _call(self, action: str, creds: Credentials | None, fn: Callable[[nethsm.NetHSM], T]) -> T:
+        try:
+            with self._sdk(creds) as sdk:
+                return fn(sdk)
+        except HsmConsoleError:
+            raise
+        except Exception as exc:
+            raise map_sdk_error(exc, action) from None
+
+    # --- reads ---------------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        return fingerprint_of(fetch_certificate(self.profile.host))
+
+    def state(self) -> DeviceState:
+        return self._call("Read device state", None, lambda s: DeviceState(s.get_state().value))
+
+    def status(self, admin: Credentials | None = None) -> DeviceStatus:
+        """State, vendor and product; with an admin session also system info and counts."""
+        trust = TlsTrust.PINNED if self.profile.fingerprint else TlsTrust.INSECURE
+        try:
+            state = self.state()
+        except ConnectionFailed as exc:
+            return DeviceStatus(
+                host=self.profile.host, state=DeviceState.UNREACHABLE, tls=trust,
+                fingerprint=self.profile.fingerprint or "", notes=(exc.title,),
+            )
+        info = self._call("Read device info", None, lambda s: s.get_info())
+        system: SystemSummary | None = None
+        counts: Counts | None = None
+        if admin is not None and state is DeviceState.OPERATIONAL:
+            def read(s: nethsm.NetHSM) -> tuple[SystemSummary, Counts]:
+                si = s.get_system_info()
+                summary = SystemSummary(
+                    si.software_version, si.firmware_version, si.hardware_version, si.build_tag
+                )
+                return summary, Counts(
+                    users=len(s.list_users()),
+                    namespaces=len(s.list_namespaces()),
+                    keys=len(s.list_keys()),
+                )
+
+            system, counts = self._call("Read system info", admin, read)
+        return DeviceStatus(
+            host=self.profile.host, state=state, vendor=info.vendor, product=info.product,
+            tls=trust, fingerprint=self.profile.fingerprint or "", system=system, counts=counts,
+        )
+
+    def check_admin(self, admin: Credentials) -> None:
+        """Confirm admin credentials with a harmless read (a failed login is rate-limited)."""
+        self._call("Check administrator credentials", admin, lambda s: s.list_users())
+
+    def list_users(self, admin: Credentials) -> list[str]:
+        return self._call("List users", admin, lambda s: s.list_users())
+
+    # --- state changes -------------------------------------------------------------------------
+    def provision(self, unlock: Secret, admin: Secret, when: datetime | None = None) -> None:
+        moment = when or datetime.now(UTC)
+        self._call(
+            "Provision",
+            None,
+            lambda s: s.provision(unlock.reveal_str(), admin.reveal_str(), moment),
+        )
+
+    def unlock(self, passphrase: Secret) -> None:
+        self._call("Unlock", None, lambda s: s.unlock(passphrase.reveal_str()))
+
+    def lock(self, admin: Credentials) -> None:
+        self._call("Lock", admin, lambda s: s.lock())
+
+    def set_backup_passphrase(
+        self, admin: Credentials, new: Secret, current: Secret | None = None
+    ) -> None:
+        cur = current.reveal_str() if current is not None else ""
+        self._call(
+            "Set backup passphrase",
+            admin,
+            lambda s: s.set_backup_passphrase(new.reveal_str(), current_passphrase=cur),
+        )
+
+    def set_unlock_passphrase(self, admin: Credentials, new: Secret, current: Secret) -> None:
+        self._call(
+            "Change unlock passphrase",
+            admin,
+            lambda s: s.set_unlock_passphrase(new.reveal_str(), current.reveal_str()),
+        )
+
+    def set_admin_passphrase(self, admin: Credentials, new: Secret) -> None:
+        self._call(
+            "Change admin passphrase",
+            admin,
+            lambda s: s.set_passphrase(admin.user_id, new.reveal_str()),
+        )
+
+    def add_user(
+        self, admin: Credentials, user_id: str, real_name: str, role: UserRole, passphrase: Secret
+    ) -> str:
+        def create(s: nethsm.NetHSM) -> str:
+            return s.add_user(
+                real_name, nethsm.Role.from_string(role.value), passphrase.reveal_str(), user_id
+            )
+
+        return self._call(f"Create user {user_id}", admin, create)
+
+    def set_time(self, admin: Credentials, when: datetime | None = None) -> None:
+        moment = when or datetime.now(UTC)
+        self._call("Set device time", admin, lambda s: s.set_time(moment))

@@ -1,0 +1,89 @@
+"""Frozen dataclasses and enums that cross from the core into the UI (never raw SDK objects)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class DeviceState(enum.Enum):
+    UNPROVISIONED = "Unprovisioned"
+    LOCKED = "Locked"
+    OPERATIONAL = "Operational"
+    FAILED = "Failed"
+    UNREACHABLE = "Unreachable"  # ours: the device did not answer
+
+
+class UserRole(enum.Enum):
+    ADMINISTRATOR = "Administrator"
+    OPERATOR = "Operator"
+    METRICS = "Metrics"
+    BACKUP = "Backup"
+
+
+class TlsTrust(enum.Enum):
+    PINNED = "pinned"  # certificate matches the profile's confirmed fingerprint
+    UNPINNED = "unpinned"  # first contact: fingerprint shown, not yet confirmed
+    INSECURE = "insecure"  # the profile explicitly skips verification
+
+
+@dataclass(frozen=True)
+class Counts:
+    users: int
+    namespaces: int
+    keys: int
+
+
+@dataclass(frozen=True)
+class SystemSummary:
+    software_version: str
+    firmware_version: str
+    hardware_version: str
+    build_tag: str
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What the dashboard shows. Fields needing admin rights are None without an admin session."""
+
+    host: str
+    state: DeviceState
+    vendor: str = ""
+    product: str = ""
+    tls: TlsTrust = TlsTrust.UNPINNED
+    fingerprint: str = ""
+    system: SystemSummary | None = None
+    counts: Counts | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the dashboard offers, enabled or dimmed with the reason."""
+
+    id: str
+    label: str
+    enabled: bool
+    reason: str = ""
+
+
+def actions_for(state: DeviceState, *, admin_session: bool) -> tuple[Action, ...]:
+    """Which actions a device state allows (reference §2.1), with why the others are dimmed."""
+    unprov = state is DeviceState.UNPROVISIONED
+    locked = state is DeviceState.LOCKED
+    oper = state is DeviceState.OPERATIONAL
+    need_oper = "only on an Operational device"
+    return (
+        Action(
+            "provision", "Provisioning ceremony", unprov, "" if unprov else "only on an Unprovisioned device"
+        ),
+        Action("unlock", "Quorum unlock", locked, "" if locked else "only on a Locked device"),
+        Action("lock", "Lock the device", oper, "" if oper else need_oper),
+        Action(
+            "admin",
+            "Quorum admin session",
+            oper and not admin_session,
+            "" if oper and not admin_session else ("already open" if admin_session else need_oper),
+        ),
+        Action("refresh", "Refresh status", True),
+    )
