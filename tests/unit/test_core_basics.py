@@ -1,0 +1,115 @@
+"""Secret redaction, atomic 0600 writes, profile storage and fingerprint handling."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.errors import InputError
+from hsmconsole.fileio import append_private, write_private
+from hsmconsole.secrets import Secret
+from hsmconsole.tls import fingerprint_of, normalize_fingerprint, split_host_port
+
+
+def test_secret_never_prints_its_value() -> None:
+    s = Secret("correct horse battery staple", label="unlock passphrase")
+    for text in (repr(s), str(s), f"{s}", f"{s!r}", f"{s:>40}", repr([s]), repr({"k": s})):
+        assert "horse" not in text
+        assert "redacted" in text
+    with pytest.raises(TypeError):
+        pickle.dumps(s)
+    with pytest.raises(TypeError):
+        hash(s)
+
+
+def test_secret_wipe_and_compare() -> None:
+    a, b = Secret(b"abc"), Secret(b"abc")
+    assert a == b
+    assert a != Secret(b"abd")
+    a.wipe()
+    assert a.wiped
+    with pytest.raises(ValueError, match="wiped"):
+        a.reveal()
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_write_private_is_0600_and_refuses_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "file.bin"
+    write_private(target, b"one")
+    assert target.read_bytes() == b"one"
+    assert _mode(target) == 0o600
+    with pytest.raises(FileExistsError):
+        write_private(target, b"two")
+    assert target.read_bytes() == b"one"
+    write_private(target, b"two", overwrite=True)
+    assert target.read_bytes() == b"two"
+    assert _mode(target) == 0o600
+    # No temporary files are left behind.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.bin"]
+
+
+def test_append_private(tmp_path: Path) -> None:
+    target = tmp_path / "j.jsonl"
+    append_private(target, b"a\n")
+    append_private(target, b"b\n")
+    assert target.read_bytes() == b"a\nb\n"
+    assert _mode(target) == 0o600
+
+
+def test_profiles_round_trip_and_are_private(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path)
+    fp = "ab" * 32
+    store.save(Profile("lab", "192.0.2.10:8443", fingerprint=fp, users=("admin", "backup")))
+    store.save(Profile("insecure-one", "hsm.example", insecure=True))
+    loaded = store.load()
+    assert loaded["lab"].fingerprint == normalize_fingerprint(fp)
+    assert loaded["lab"].users == ("admin", "backup")
+    assert loaded["insecure-one"].insecure and not loaded["insecure-one"].pinned
+    assert _mode(store.path) == 0o600
+    store.delete("lab")
+    assert set(store.load()) == {"insecure-one"}
+    with pytest.raises(InputError, match="No profile named 'lab'"):
+        store.get("lab")
+
+
+@pytest.mark.parametrize("bad", ["", "has space", "a/b"])
+def test_profile_rejects_bad_hosts(bad: str) -> None:
+    with pytest.raises(InputError):
+        Profile("x", bad)
+
+
+def test_corrupt_profile_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "profiles.toml").write_text("[profiles\n")
+    with pytest.raises(InputError, match="Cannot read"):
+        ProfileStore(tmp_path).load()
+
+
+@given(st.binary(min_size=1, max_size=64))
+def test_fingerprint_normalization_round_trips(der: bytes) -> None:
+    fp = fingerprint_of(der)
+    assert normalize_fingerprint(fp) == fp
+    assert normalize_fingerprint(fp.replace(":", "").lower()) == fp
+
+
+@given(st.text(max_size=80))
+def test_normalize_fingerprint_only_raises_input_error(text: str) -> None:
+    try:
+        normalize_fingerprint(text)
+    except InputError:
+        pass
+
+
+def test_split_host_port() -> None:
+    assert split_host_port("a.example") == ("a.example", 443)
+    assert split_host_port("127.0.0.1:8443") == ("127.0.0.1", 8443)
+    assert split_host_port("[::1]:8443") == ("::1", 8443)
