@@ -1,0 +1,224 @@
+"""Serve an emulated NetHSM over HTTPS with uvicorn in a background thread, with the device's own TLS key."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from hsmconsole.emulator.app import build_app
+from hsmconsole.emulator.handlers_common import AppState
+from hsmconsole.emulator.hsm import Hsm
+from hsmconsole.errors import ConnectionFailed
+from hsmconsole.fileio import write_private
+from hsmconsole.tls import fingerprint_of
+
+START_TIMEOUT = 15.0
+
+
+class EmulatorStartError(ConnectionFailed):
+    """The emulator could not listen (address in use, unknown host, TLS material unusable)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class EmbeddedEmulator:
+    """One emulated NetHSM listening on host:port (port 0 picks a free one) until stop().
+
+    TLS uses the device's own key and certificate; when the API changes them (PUT
+    /config/tls/cert.pem, POST /config/tls/generate, factory reset, restore) the live SSLContext
+    reloads its chain, so new connections see the new certificate. POST /system/shutdown makes
+    the emulator behave as powered off: it stops listening (connections are refused) until a new
+    EmbeddedEmulator is started over the same state directory (a boot).
+    """
+
+    def __init__(self, state_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._hsm = Hsm(state_dir)
+        self._state = AppState(tls_changed=self._reload_tls, powered_off=self._power_off)
+        self._server: uvicorn.Server | None = None
+        self._config: uvicorn.Config | None = None
+        self._thread: threading.Thread | None = None
+        self._tmpdir: Path | None = None
+        self._bound: tuple[str, int] | None = None
+        self._failure: BaseException | None = None
+        self._powered_off = threading.Event()
+
+    # --- properties ------------------------------------------------------------------------
+    @property
+    def hsm(self) -> Hsm:
+        return self._hsm
+
+    @property
+    def host_port(self) -> str:
+        """'host:port' as the SDK's NetHSM(host=...) wants it (IPv6 literals in brackets)."""
+        if self._bound is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._bound
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host_port}/api/v1"
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the certificate currently served (colon hex)."""
+        return fingerprint_of(self._hsm.tls_certificate_chain_der()[0])
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def powered_off(self) -> bool:
+        """True once POST /system/shutdown was answered."""
+        return self._powered_off.is_set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Listen, then return once the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already started")
+        sock = self._bind()
+        self._tmpdir = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-"))  # 0700
+        try:
+            certfile, keyfile = self._write_tls()
+            config = uvicorn.Config(
+                build_app(self._hsm, self._state),
+                ssl_certfile=str(certfile),
+                ssl_keyfile=str(keyfile),
+                # Paths only would be logged, but the device logs nothing per request by default
+                # either; and never let X-Forwarded-For choose the rate-limited client address.
+                access_log=False,
+                log_config=None,
+                proxy_headers=False,
+                server_header=False,
+                date_header=False,
+                lifespan="off",
+                timeout_graceful_shutdown=3,
+            )
+            config.load()
+        except Exception as exc:
+            sock.close()
+            self._cleanup()
+            raise EmulatorStartError(f"Could not set up the emulator's TLS: {type(exc).__name__}.") from exc
+        self._config = config
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, args=(sock,), name="nethsm-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise EmulatorStartError("The emulator did not start.") from self._failure
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Stop serving and remove the private copy of the TLS key."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server = None
+        self._cleanup()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server stops by itself (shutdown through the API); True if it did."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def __enter__(self) -> EmbeddedEmulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- internals -------------------------------------------------------------------------
+    def _bind(self) -> socket.socket:
+        try:
+            infos = socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise EmulatorStartError(f"Unknown host {self._host!r}: cannot listen there.") from exc
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(128)
+        except OverflowError as exc:
+            sock.close()
+            raise EmulatorStartError(f"Port {self._port} is not a valid port number.") from exc
+        except OSError as exc:
+            sock.close()
+            reason = exc.strerror or type(exc).__name__
+            raise EmulatorStartError(
+                f"Cannot listen on {self._host} port {self._port}: {reason}."
+            ) from exc
+        bound = sock.getsockname()
+        self._bound = (str(bound[0]), int(bound[1]))
+        return sock
+
+    def _write_tls(self) -> tuple[Path, Path]:
+        assert self._tmpdir is not None
+        key_pem = self._hsm.tls_private_key_pem()
+        chain = self._hsm.tls_certificate_chain_der()
+        pems = b"".join(
+            x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM) for der in chain
+        )
+        certfile = write_private(self._tmpdir / "cert.pem", pems, overwrite=True)
+        keyfile = write_private(self._tmpdir / "key.pem", key_pem, overwrite=True)
+        return certfile, keyfile
+
+    def _reload_tls(self) -> None:
+        config = self._config
+        if config is None or config.ssl is None or self._tmpdir is None:
+            return
+        certfile, keyfile = self._write_tls()
+        # The same SSLContext serves every new handshake: loading a new chain into it switches
+        # new connections to the new certificate; established ones keep the old session.
+        config.ssl.load_cert_chain(str(certfile), str(keyfile))
+
+    def _power_off(self) -> None:
+        self._powered_off.set()
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            asyncio.run(self._server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by start(); a thread cannot raise to its starter
+            self._failure = exc
+        finally:
+            sock.close()
+
+    def _cleanup(self) -> None:
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
