@@ -184,6 +184,8 @@ def _parse(data: bytes) -> tuple[EnvelopeInfo, bytes, bytes, bytes, bytes, bytes
         check = _unb64(header["check"], 16)
         contents = tuple(EnvelopeEntry(**entry) for entry in header["contents"])
         ciphertext = base64.b64decode(lines[2], validate=True)
+        if base64.b64encode(ciphertext) != lines[2]:
+            raise ValueError("non-canonical base64")  # its spare bits could hide an edit
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
         raise IntegrityError("the envelope's header is damaged", "Use another copy.") from None
     if not (

@@ -55,15 +55,16 @@ def _refuse(field: str, why: str) -> JournalRefused:
 def _looks_secret(text: str) -> bool:
     if _SHARE_PREFIX_RE.search(text) or _LONG_TOKEN_RE.search(text):
         return True
-    run = 0
+    # Runs of five-character tokens over the share alphabet: three in a row if one of them has a
+    # digit or is upper-case, five in a row in any case (prose rarely has either).
+    run = marked = 0
     for token in re.split(r"[\s-]+", text):
-        share_like = (
-            len(token) == 5
-            and set(token) <= _GROUPISH
-            and (any(c.isdigit() for c in token) or token.isupper())
-        )
-        run = run + 1 if share_like else 0
-        if run >= 3:
+        if len(token) == 5 and set(token) <= _GROUPISH:
+            run += 1
+            marked += any(c.isdigit() for c in token) or token.isupper()
+        else:
+            run = marked = 0
+        if (run >= 3 and marked) or run >= 5:
             return True
     return False
 

@@ -101,7 +101,8 @@ def encode_text(body: bytes) -> str:
 def decode_text(text: str, name: str) -> tuple[bytes, int]:
     """Parse share text into (body bytes, number of data groups).
 
-    The body is every data bit, so it may end with up to two padding bytes the caller must check.
+    The body is every data bit, zero-filled to whole bytes, so it ends with up to three bytes of
+    padding that the caller must check are zero.
     Every single-character substitution, deletion, insertion or adjacent transposition that changes
     what the text says raises ShareFormatError naming the group (and line) where it happened.
     `name` names the share in messages ("share from alice.txt").
@@ -136,17 +137,9 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     acc = 0
     for s in symbols:
         acc = (acc << 5) | s
-    spare = nbits % 8
-    if acc & ((1 << spare) - 1):
-        last = chunks[-1]
-        raise ShareFormatError(
-            f"{name}: the last group (group {last.group}, line {last.line}) is not a valid ending",
-            "Check the last group, and that no group was added at the end.",
-            group=last.group,
-            line=last.line,
-        )
-    acc >>= spare
-    return acc.to_bytes(nbits // 8, "big"), len(chunks) - 1
+    # Zero-fill to whole bytes; the caller checks that everything past the body is zero.
+    nbytes = -(-nbits // 8)
+    return (acc << (nbytes * 8 - nbits)).to_bytes(nbytes, "big"), len(chunks) - 1
 
 
 def _chunks(text: str, name: str) -> list[_Chunk]:

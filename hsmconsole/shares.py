@@ -179,9 +179,9 @@ def split_secret(
         raise InputError("a set id is 8 characters of the share alphabet", f"Alphabet: {ALPHABET}")
     if not 1 <= generation <= 0xFFFF:
         raise InputError("the generation must be between 1 and 65535")
-    value = secret.reveal()
-    if not 1 <= len(value) <= MAX_SECRET:
+    if not 1 <= len(secret) <= MAX_SECRET:
         raise InputError(f"a secret to split must be 1 to {MAX_SECRET} bytes long")
+    value = secret.reveal()
     encoding = PayloadEncoding.TEXT if is_packable_text(value) else PayloadEncoding.RAW
     packed = pack_text(value) if encoding is PayloadEncoding.TEXT else value
     meta = ShareSet(
@@ -244,9 +244,9 @@ def decode_raw_share(text: str | Secret, *, source: str = "") -> RawShare:
     try:
         data = base64.b64decode(raw.encode("ascii"), validate=True)
     except (binascii.Error, ValueError, UnicodeEncodeError):
-        raise InputError(f"{name} is not valid base64", "Check the share text.") from None
+        raise ShareFormatError(f"{name} is not valid base64", "Check the share text.") from None
     if len(data) < 2 or data[-1] == 0:
-        raise InputError(f"{name} is too short or malformed", "Check the share text.")
+        raise ShareFormatError(f"{name} is too short or malformed", "Check the share text.")
     return RawShare(Secret(data, "share"), source)
 
 

@@ -1,0 +1,243 @@
+"""The journal: a hash chain that names the first edited, deleted, inserted or reordered line."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hsmconsole.errors import IntegrityError
+from hsmconsole.journal import (
+    GENESIS,
+    Journal,
+    JournalEvent,
+    JournalRefused,
+    Outcome,
+    ProblemKind,
+    verify_journal,
+)
+from hsmconsole.passgen import generate_passphrase
+from hsmconsole.secrets import Secret
+from hsmconsole.shares import encode_share, split_secret
+
+
+def _clock() -> Iterator[datetime]:
+    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    while True:
+        t += timedelta(seconds=1)
+        yield t
+
+
+def make_journal(path: Path, n: int = 6) -> Journal:
+    ticks = _clock()
+    journal = Journal(path, clock=lambda: next(ticks))
+    shares = split_secret(generate_passphrase(), threshold=2, count=3)
+    for i in range(n):
+        journal.append(
+            JournalEvent(
+                actor=f"custodian {i}",
+                action="ceremony.share-issued",
+                outcome=Outcome.OK,
+                device_id="0QFEA2TY1A",
+                set_ids=(shares[0].set.set_id,),
+                share_fingerprints=(shares[i % 3].fingerprint,),
+                detail=f"share {i % 3 + 1} handed over",
+            )
+        )
+    return journal
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def write(path: Path, lines: list[bytes]) -> None:
+    path.write_bytes(b"".join(lines))
+
+
+def test_append_and_verify(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    journal = make_journal(path)
+    report = verify_journal(path)
+    assert report.ok and report.entries == 6
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    entries = journal.entries()
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert entries[0].prev == GENESIS and entries[1].prev == entries[0].hash
+    assert report.head == entries[-1].hash
+    assert entries[0].ts == "2026-01-02T03:04:06.000Z"
+    assert verify_journal(path, expected_head=report.head).ok
+
+
+def test_empty_journal_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_bytes(b"")
+    assert verify_journal(path).ok and verify_journal(path).head == GENESIS
+
+
+def test_edited_line(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines[2] = lines[2].replace(b"custodian 2", b"custodian 9")
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 3 and problem.kind is ProblemKind.EDITED
+
+
+def test_edited_line_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    fields = json.loads(lines[2])
+    fields["outcome"] = "failed"
+    del fields["hash"]
+    canon = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    fields["hash"] = hashlib.sha256(canon.encode()).hexdigest()
+    lines[2] = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 4
+
+
+def test_reformatted_line_counts_as_edited(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines[1] = json.dumps(json.loads(lines[1]), indent=None).encode() + b"\n"  # ", " spacing
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 2 and problem.kind is ProblemKind.EDITED
+
+
+@pytest.mark.parametrize("victim", [0, 2, 5])
+def test_deleted_line(tmp_path: Path, victim: int) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    head = verify_journal(path).head
+    del lines[victim]
+    write(path, lines)
+    report = verify_journal(path, expected_head=head)
+    assert report.problem is not None
+    if victim == 5:  # the last line: only the recorded head shows it
+        assert verify_journal(path).ok
+        assert report.problem.kind is ProblemKind.HEAD_MISMATCH
+    else:
+        assert report.problem.line == victim + 1
+        assert report.problem.kind is ProblemKind.MISSING
+
+
+def test_inserted_line(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines.insert(3, lines[1])  # a copy of an earlier, genuine line
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 4
+    assert problem.kind is ProblemKind.OUT_OF_ORDER
+
+
+def test_inserted_forged_line(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    forged = tmp_path / "forged"
+    make_journal(forged, n=1)
+    lines = lines_of(path)
+    lines.insert(2, lines_of(forged)[0])
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 3
+
+
+def test_reordered_lines(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines[2], lines[3] = lines[3], lines[2]
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 3
+    assert problem.kind is ProblemKind.OUT_OF_ORDER
+
+
+def test_truncated_last_line_and_append_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    journal = make_journal(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-30])
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 6 and problem.kind is ProblemKind.TRUNCATED
+    with pytest.raises(IntegrityError, match="incomplete"):
+        journal.append(JournalEvent("x", "unlock", Outcome.OK))
+    assert path.read_bytes() == data[:-30]
+
+
+def test_garbage_line(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines[1] = b"hello\n"
+    write(path, lines)
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 2 and problem.kind is ProblemKind.MALFORMED
+
+
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_crash_verify(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("j") / "journal"
+    path.write_bytes(data)
+    report = verify_journal(path)
+    assert report.ok == (data == b"")
+
+
+# --- the guard ------------------------------------------------------------------------------
+
+
+def test_secrets_and_shares_are_refused() -> None:
+    secret = generate_passphrase()
+    share = split_secret(secret, threshold=2, count=2)[0]
+    share_text = encode_share(share).reveal_str()
+    with pytest.raises(JournalRefused):
+        JournalEvent("alice", "unlock", Outcome.OK, detail=secret)  # type: ignore[arg-type]
+    with pytest.raises(JournalRefused):
+        JournalEvent(secret, "unlock", Outcome.OK)  # type: ignore[arg-type]
+    with pytest.raises(JournalRefused):
+        JournalEvent("alice", "unlock", Outcome.OK, share_fingerprints=(share,))  # type: ignore[arg-type]
+    with pytest.raises(JournalRefused):
+        JournalEvent("alice", "unlock", Outcome.OK, detail=b"bytes")  # type: ignore[arg-type]
+    for leaked in (
+        secret.reveal_str(),
+        share_text,
+        share_text.split("\n")[2],
+        share_text.lower().split("\n")[3],
+        "the passphrase is " + secret.reveal_str()[:30],
+        "b64 " + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+    ):
+        with pytest.raises(JournalRefused) as exc:
+            JournalEvent("alice", "unlock", Outcome.OK, detail=leaked)
+        assert leaked not in str(exc.value)
+    with pytest.raises(JournalRefused):
+        JournalEvent("alice", "unlock", Outcome.OK, set_ids=("not a set",))
+    with pytest.raises(JournalRefused):
+        JournalEvent("alice", "Unlock now", Outcome.OK)
+    with pytest.raises(JournalRefused):
+        Journal("/nonexistent").append("a string")  # type: ignore[arg-type]
+    # ordinary prose passes
+    JournalEvent("alice", "unlock", Outcome.REFUSED, detail="only two of three custodians came")
+
+
+def test_secret_object_never_reaches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    with pytest.raises(JournalRefused):
+        Journal(path).append(JournalEvent("a", "unlock", Outcome.OK, detail=Secret("x")))  # type: ignore[arg-type]
+    assert not path.exists()

@@ -1,0 +1,250 @@
+"""Split and combine: any K of N give the secret back; everything else is refused by name."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import itertools
+import random
+
+import pyshamir
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hsmconsole import passgen
+from hsmconsole.errors import InputError, IntegrityError
+from hsmconsole.secrets import Secret
+from hsmconsole.shares import (
+    PayloadEncoding,
+    RawShare,
+    SecretKind,
+    SetRef,
+    Share,
+    ShareFormatError,
+    _interpolate,
+    combine_raw_shares,
+    combine_shares,
+    decode_raw_share,
+    decode_share,
+    encode_share,
+    parse_shares,
+    split_secret,
+)
+
+secrets_st = st.one_of(
+    st.binary(min_size=1, max_size=80),
+    st.text(alphabet=passgen.ALPHABET, min_size=1, max_size=80).map(str.encode),
+)
+k_n_st = st.integers(2, 16).flatmap(lambda n: st.tuples(st.integers(2, n), st.just(n)))
+
+
+def roundtrip(share: Share, source: str = "") -> Share:
+    """Through text and back, as a custodian's share travels."""
+    return decode_share(encode_share(share), source=source)
+
+
+# --- secret generation -----------------------------------------------------------------------
+
+
+def test_generated_passphrases_fit_the_nethsm_and_carry_256_bits() -> None:
+    seen = set()
+    for _ in range(200):
+        p = passgen.generate_passphrase()
+        value = p.reveal_str()
+        assert len(value) == 52 and set(value) <= set(passgen.ALPHABET)
+        assert passgen.fits_nethsm(p)
+        seen.add(value)
+    assert len(seen) == 200
+    assert len(passgen.ALPHABET) == 32 and len(value) * passgen.BITS_PER_CHAR >= 256
+    # no look-alikes (o/0, i/l/1), no shift key, nothing a shell would interpret
+    assert not set(passgen.ALPHABET) & set("oilu")
+    assert passgen.ALPHABET.isascii() and passgen.ALPHABET.isalnum()
+    assert not any(c.isupper() for c in passgen.ALPHABET)
+    with pytest.raises(ValueError):
+        passgen.generate_passphrase(128)
+
+
+def test_generated_passphrase_shares_are_packed() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=3, count=5)
+    assert shares[0].set.encoding is PayloadEncoding.TEXT
+    assert len(encode_share(shares[0]).reveal_str().split()) == 25
+
+
+# --- combining -------------------------------------------------------------------------------
+
+
+def test_every_subset_exhaustively_for_small_n() -> None:
+    secret = passgen.generate_passphrase()
+    for n in range(2, 7):
+        for k in range(2, n + 1):
+            shares = [roundtrip(s) for s in split_secret(secret, threshold=k, count=n)]
+            for size in range(1, n + 1):
+                for subset in itertools.combinations(shares, size):
+                    if size >= k:
+                        assert combine_shares(list(subset)) == secret
+                    else:
+                        with pytest.raises(InputError, match="needs"):
+                            combine_shares(list(subset))
+
+
+@settings(max_examples=60)
+@given(secret=secrets_st, k_n=k_n_st, seed=st.integers(0, 2**32))
+def test_any_k_of_n_reconstruct_and_k_minus_1_are_refused(
+    secret: bytes, k_n: tuple[int, int], seed: int
+) -> None:
+    k, n = k_n
+    rng = random.Random(seed)
+    shares = [roundtrip(s) for s in split_secret(Secret(secret), threshold=k, count=n)]
+    for _ in range(5):
+        size = rng.randint(k, n)
+        subset = rng.sample(shares, size)
+        got = combine_shares(subset)
+        assert got.reveal() == secret
+        with pytest.raises(InputError):
+            combine_shares(rng.sample(shares, k - 1))
+
+
+@settings(max_examples=30)
+@given(secret=st.binary(min_size=1, max_size=40), k_n=k_n_st.filter(lambda kn: kn[0] <= 6))
+def test_our_interpolation_agrees_with_pyshamir(secret: bytes, k_n: tuple[int, int]) -> None:
+    k, n = k_n
+    parts = pyshamir.split(secret, n, k)
+    points = [(p[-1], bytes(p[:-1])) for p in parts[:k]]
+    assert _interpolate(points, 0) == bytes(pyshamir.combine(parts[:k])) == secret
+
+
+def test_mixed_sets_of_the_same_secret_are_refused_naming_the_odd_share() -> None:
+    secret = passgen.generate_passphrase()
+    a = [roundtrip(s, f"a{s.index}") for s in split_secret(secret, threshold=3, count=5)]
+    b = [roundtrip(s, f"b{s.index}") for s in split_secret(secret, threshold=3, count=5)]
+    with pytest.raises(InputError) as exc:
+        combine_shares([a[0], b[1], a[2]])
+    assert "(b2)" in exc.value.title and "set" in exc.value.title
+    # even with enough shares of one set, an odd one out is refused
+    with pytest.raises(InputError, match=r"\(b3\)"):
+        combine_shares([a[0], a[1], b[2], a[3]])
+
+
+def test_older_generation_is_refused() -> None:
+    secret = passgen.generate_passphrase()
+    g1 = split_secret(secret, threshold=2, count=3)
+    g2 = split_secret(secret, threshold=2, count=3, set_id=g1[0].set.set_id, generation=2)
+    with pytest.raises(InputError) as exc:
+        combine_shares([g2[0], g1[1]])
+    assert "generation 1" in exc.value.title and "voided" in exc.value.hint
+    with pytest.raises(InputError, match="expected"):
+        combine_shares(g1[:2], expect=SetRef(g1[0].set.set_id, 2))
+    assert combine_shares(g2[:2], expect=g2[0].set.ref) == secret
+
+
+def test_shares_of_different_secrets_in_one_set_are_refused() -> None:
+    unlock = split_secret(passgen.generate_passphrase(), threshold=2, count=3)
+    admin = split_secret(
+        passgen.generate_passphrase(), threshold=2, count=3,
+        kind=SecretKind.ADMIN, set_id=unlock[0].set.set_id,
+    )  # fmt: skip
+    with pytest.raises(InputError, match="admin passphrase"):
+        combine_shares([unlock[0], admin[1]])
+
+
+def test_duplicates_are_refused() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=3, count=5)
+    with pytest.raises(InputError, match="same share"):
+        combine_shares([shares[0], roundtrip(shares[1], "copy"), roundtrip(shares[1], "again")])
+
+
+def _forge(share: Share, **changes: object) -> Share:
+    """A share with other fields but valid checksums: what an attacker, not a typo, produces."""
+    payload = changes.pop("payload", share.payload)
+    meta = dataclasses.replace(share.set, **changes)  # type: ignore[arg-type]
+    return roundtrip(Share(meta, share.index, payload), "forged")  # type: ignore[arg-type]
+
+
+def test_altered_payload_fails_the_commitment_and_spare_shares_name_it() -> None:
+    secret = passgen.generate_passphrase()
+    shares = split_secret(secret, threshold=3, count=5)
+    raw = bytearray(shares[1].payload.reveal())
+    raw[0] ^= 0x40
+    forged = _forge(shares[1], payload=Secret(raw))
+    with pytest.raises(IntegrityError, match="commitment"):
+        combine_shares([shares[0], forged, shares[2]])
+    with pytest.raises(IntegrityError) as exc:
+        combine_shares([shares[0], forged, shares[2], shares[3]])
+    assert "(forged)" in exc.value.title
+
+
+def test_altered_header_is_refused() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=3, count=5)
+    with pytest.raises(IntegrityError, match="disagrees"):
+        combine_shares([shares[0], _forge(shares[1], threshold=2), shares[2]])
+    # every share lowered to 2-of-5: the commitment binds the threshold, so 2 shares still fail
+    lowered = [_forge(s, threshold=2) for s in shares[:2]]
+    with pytest.raises(IntegrityError):
+        combine_shares(lowered)
+
+
+def test_same_index_different_payload_is_integrity_error() -> None:
+    secret = passgen.generate_passphrase()
+    shares = split_secret(secret, threshold=2, count=3)
+    raw = bytearray(shares[1].payload.reveal())
+    raw[0] ^= 1
+    with pytest.raises(IntegrityError, match="same index"):
+        combine_shares([shares[1], _forge(shares[1], payload=Secret(raw))])
+
+
+def test_split_refuses_bad_parameters() -> None:
+    secret = passgen.generate_passphrase()
+    for k, n in ((1, 3), (4, 3), (2, 256)):
+        with pytest.raises(InputError):
+            split_secret(secret, threshold=k, count=n)
+    with pytest.raises(InputError):
+        split_secret(secret, threshold=2, count=3, kind=SecretKind.CUSTOM)
+    with pytest.raises(InputError):
+        split_secret(secret, threshold=2, count=3, label="x")
+    with pytest.raises(InputError):
+        split_secret(Secret(b""), threshold=2, count=3)
+    with pytest.raises(InputError):
+        split_secret(Secret(b"x" * 256), threshold=2, count=3)
+
+
+def test_custom_secret_keeps_its_label() -> None:
+    key = Secret(bytes(range(32)))
+    shares = split_secret(key, threshold=2, count=2, kind=SecretKind.CUSTOM, label="signing-key")
+    back = [roundtrip(s) for s in shares]
+    assert back[0].set.label == "signing-key" and back[0].set.encoding is PayloadEncoding.RAW
+    assert combine_shares(back) == key
+
+
+def test_fingerprints_differ_between_shares_and_are_stable() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=2, count=5)
+    fps = [s.fingerprint for s in shares]
+    assert len(set(fps)) == 5
+    assert [roundtrip(s).fingerprint for s in shares] == fps
+
+
+# --- raw base64 shares -----------------------------------------------------------------------
+
+
+def test_raw_base64_shares_from_pyshamir_combine_with_a_threshold() -> None:
+    secret = b"correct horse battery staple"
+    parts = [base64.b64encode(bytes(p)).decode() for p in pyshamir.split(secret, 5, 3)]
+    text = "\n\n".join(parts[:3])
+    parsed = parse_shares(text, source="vault.txt")
+    assert all(isinstance(p, RawShare) for p in parsed)
+    raw = [p for p in parsed if isinstance(p, RawShare)]
+    assert combine_raw_shares(raw, threshold=3).reveal() == secret
+    with pytest.raises(InputError):
+        combine_raw_shares(raw[:2], threshold=3)
+    # a spare share from another split is caught by cross-checking
+    other = decode_raw_share(base64.b64encode(bytes(pyshamir.split(secret, 5, 3)[0])).decode())
+    if other.x not in {r.x for r in raw}:
+        with pytest.raises(IntegrityError):
+            combine_raw_shares([*raw, other], threshold=3)
+    with pytest.raises(ShareFormatError):
+        decode_raw_share("not base64!")
+
+
+def test_combine_refuses_empty_input() -> None:
+    with pytest.raises(InputError):
+        combine_shares([])
