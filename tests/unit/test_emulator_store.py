@@ -1,0 +1,130 @@
+"""The emulator's KV store and hardware identity: ordering, atomic 0600 persistence, reopen."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hsmconsole.emulator.hsm import DeviceState, Hsm
+from hsmconsole.emulator.store import (
+    HARDWARE_FILE,
+    STORE_FILE,
+    KVStore,
+    StoreFileError,
+    load_hardware,
+    path_sort_key,
+)
+
+
+def test_paths_follow_directory_walk_order() -> None:
+    kv = KVStore()
+    for p in ["/a-c", "/a/b", "/key/.ns/k", "/key/.version", "/key/a", "/.initialized"]:
+        kv.set(p, b"x")
+    # "/a/b" precedes "/a-c" in a recursive walk although "-" < "/" as characters.
+    assert kv.paths() == ["/.initialized", "/a/b", "/a-c", "/key/.ns/k", "/key/.version", "/key/a"]
+    assert kv.paths("/key/") == ["/key/.ns/k", "/key/.version", "/key/a"]
+    assert path_sort_key("/a/b") < path_sort_key("/a-c")
+
+
+def test_set_get_delete_and_prefix_delete() -> None:
+    kv = KVStore()
+    kv.set("/key/.ns/a", b"1")
+    kv.set("/key/.ns/b", b"2")
+    kv.set("/key/.nsx/c", b"3")
+    kv.delete_prefix("/key/.ns/")
+    assert kv.paths() == ["/key/.nsx/c"]
+    kv.delete("/key/.nsx/c")
+    kv.delete("/missing")
+    assert kv.get("/key/.nsx/c") is None
+    with pytest.raises(ValueError):
+        kv.set("relative", b"")
+
+
+def test_persists_atomically_with_mode_0600(tmp_path: Path) -> None:
+    kv = KVStore(tmp_path)
+    kv.set("/config/version", b"1")
+    kv.set("/bin", bytes(range(256)))
+    file = tmp_path / STORE_FILE
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    again = KVStore(tmp_path)
+    assert again.snapshot() == {"/config/version": b"1", "/bin": bytes(range(256))}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_batch_writes_once_at_the_end(tmp_path: Path) -> None:
+    kv = KVStore(tmp_path)
+    kv.set("/a", b"1")
+    before = (tmp_path / STORE_FILE).read_bytes()
+    with kv.batch():
+        kv.set("/b", b"2")
+        kv.delete("/a")
+        assert (tmp_path / STORE_FILE).read_bytes() == before
+    assert KVStore(tmp_path).snapshot() == {"/b": b"2"}
+
+
+def test_replace_all_rolls_back(tmp_path: Path) -> None:
+    kv = KVStore(tmp_path)
+    kv.set("/a", b"1")
+    saved = kv.snapshot()
+    kv.set("/b", b"2")
+    kv.replace_all(saved)
+    assert KVStore(tmp_path).snapshot() == {"/a": b"1"}
+
+
+@pytest.mark.parametrize("content", [b"not json", b"[]", b'{"format":"other"}', b'{"format":"hsmconsole-emulator-kv"}'])
+def test_foreign_or_damaged_store_file_is_refused(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / STORE_FILE).write_bytes(content)
+    with pytest.raises(StoreFileError) as info:
+        KVStore(tmp_path)
+    assert str(tmp_path) in info.value.title
+
+
+def test_hardware_is_created_once_and_kept(tmp_path: Path) -> None:
+    hw = load_hardware(tmp_path, "ABC123")
+    assert hw.device_id == "ABC123" and len(hw.device_key) == 32
+    assert "device_key" not in repr(hw) or "redacted" in repr(hw)
+    assert hw.device_key.hex() not in repr(hw)
+    file = tmp_path / HARDWARE_FILE
+    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    # The stored id wins over another default: hardware keeps its id.
+    assert load_hardware(tmp_path, "0000000000") == hw
+    assert load_hardware(None, "X1") != load_hardware(None, "X1")  # in memory: a new key each time
+
+
+def test_damaged_hardware_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / HARDWARE_FILE).write_text(json.dumps({"format": "hsmconsole-emulator-hardware"}))
+    with pytest.raises(StoreFileError):
+        load_hardware(tmp_path, "0000000000")
+    with pytest.raises(ValueError):
+        load_hardware(None, "bad/id")
+
+
+def test_device_survives_restart(tmp_path: Path) -> None:
+    hsm = Hsm(tmp_path, device_id="DEV42")
+    assert hsm.state is DeviceState.UNPROVISIONED
+    tls = hsm.tls_private_key_pem()
+    hsm.provision("unlockunlock", "adminadmin", datetime.now(UTC))
+    assert hsm.tls_private_key_pem() == tls  # provisioning stores the first-boot TLS key
+    hsm.add_namespace("ns1")
+    hsm.put_key("ns1", "k1", {"mechanisms": [], "priv": {"raw": "AAAA"}, "cert": None, "operations": 0,
+                              "restrictions": {}}, create=True)
+    hsm.set_unattended_boot(True)
+
+    again = Hsm(tmp_path, device_id="OTHER")
+    assert again.device_id == "DEV42"
+    assert again.state is DeviceState.OPERATIONAL  # unattended boot with the same device key
+    assert again.list_keys("ns1") == ["k1"]
+    assert again.tls_private_key_pem() == tls
+    assert again.authenticate("admin", "adminadmin") is not None
+    assert all(p.startswith(("/local/DEV42/", "/config/", "/key/", "/authentication/", "/namespace/", "/."))
+               for p in KVStore(tmp_path).paths())
+
+    again.set_unattended_boot(False)
+    third = Hsm(tmp_path)
+    assert third.state is DeviceState.LOCKED
+    third.unlock("unlockunlock")
+    assert third.list_namespaces() == ["ns1"]
