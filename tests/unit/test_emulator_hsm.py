@@ -17,8 +17,14 @@ UNLOCK = "unlockunlock"
 
 
 def _record(**extra: Any) -> dict[str, Any]:
-    return {"mechanisms": ["AES_Encryption_CBC"], "priv": {"raw": "AAECAwQFBgcICQoLDA0ODw=="}, "cert": None,
-            "operations": 0, "restrictions": {}, **extra}
+    return {
+        "mechanisms": ["AES_Encryption_CBC"],
+        "priv": {"raw": "AAECAwQFBgcICQoLDA0ODw=="},
+        "cert": None,
+        "operations": 0,
+        "restrictions": {},
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +65,23 @@ def test_provisioned_store_has_the_device_layout() -> None:
     assert dk is not None
     # The sealing the reference lists (§7, §8.1), checked independently of the model's helpers.
     auth = devcrypto.store_key(dk, "auth_store")
-    admin = load_user_record(devcrypto.decrypt(auth, b"/authentication/admin", kv.get("/authentication/admin") or b""))
+    admin = load_user_record(
+        devcrypto.decrypt(auth, b"/authentication/admin", kv.get("/authentication/admin") or b"")
+    )
     assert admin["name"] == "admin" and admin["role"] == "Administrator" and admin["tags"] == []
     assert admin["digest"] == devcrypto.passphrase_digest(admin["salt"], "adminadmin")
     cdk = devcrypto.config_device_key(device._hw.device_key)
     salt_path = "/local/0000000000/config/unlock-salt"
     salt = devcrypto.decrypt(cdk, salt_path.encode(), kv.get(salt_path) or b"")
-    sealed = devcrypto.decrypt(device._hw.device_key, b"local/0000000000/domain-keyattended",
-                               kv.get("/local/0000000000/domain-key/attended") or b"")
+    sealed = devcrypto.decrypt(
+        device._hw.device_key,
+        b"local/0000000000/domain-keyattended",
+        kv.get("/local/0000000000/domain-key/attended") or b"",
+    )
     assert devcrypto.decrypt(devcrypto.scrypt(UNLOCK, salt), b"passphrase", sealed) == dk
-    ip = devcrypto.decrypt(cdk, b"/local/0000000000/config/ip-config", kv.get("/local/0000000000/config/ip-config") or b"")
+    ip = devcrypto.decrypt(
+        cdk, b"/local/0000000000/config/ip-config", kv.get("/local/0000000000/config/ip-config") or b""
+    )
     assert ip == b'{"ipv4":{"cidr":"192.168.1.1/24","gateway":null}}'
     assert abs(device.now() - datetime(2024, 1, 1, tzinfo=UTC)) < timedelta(seconds=5)
 
@@ -199,17 +212,32 @@ def test_passphrase_changes() -> None:
 def test_network_logging_time_and_info(hsm: Hsm) -> None:
     assert hsm.get_network() == {"ipAddress": "192.168.1.1", "netmask": "255.255.255.0", "gateway": "0.0.0.0"}
     assert hsm.get_logging() == {"ipAddress": "0.0.0.0", "port": 514, "logLevel": "info"}
-    hsm.set_network({"ipAddress": "10.0.0.5", "netmask": "255.255.0.0", "gateway": "10.0.0.1",
-                     "ipv6": {"cidr": "fd00::5/64", "gateway": None}})
-    assert hsm.get_network() == {"ipAddress": "10.0.0.5", "netmask": "255.255.0.0", "gateway": "10.0.0.1",
-                                 "ipv6": {"cidr": "fd00::5/64", "gateway": None}}
+    hsm.set_network(
+        {
+            "ipAddress": "10.0.0.5",
+            "netmask": "255.255.0.0",
+            "gateway": "10.0.0.1",
+            "ipv6": {"cidr": "fd00::5/64", "gateway": None},
+        }
+    )
+    assert hsm.get_network() == {
+        "ipAddress": "10.0.0.5",
+        "netmask": "255.255.0.0",
+        "gateway": "10.0.0.1",
+        "ipv6": {"cidr": "fd00::5/64", "gateway": None},
+    }
     assert _api_error(hsm.set_network, {"ipAddress": "10.0.0.5", "netmask": "255.0.255.0"}).status == 400
     assert _api_error(hsm.set_network, {"ipAddress": "10.0.0.256", "netmask": "255.0.0.0"}).status == 400
     hsm.set_network({"ipAddress": "192.168.1.1", "netmask": "255.255.255.0", "gateway": "0.0.0.0"})
     hsm.set_logging({"ipAddress": "192.0.2.7", "port": 6514, "logLevel": "debug"})
     assert hsm.get_logging() == {"ipAddress": "192.0.2.7", "port": 6514, "logLevel": "debug"}
-    assert _api_error(hsm.set_logging, {"ipAddress": "192.0.2.7", "port": 70000, "logLevel": "debug"}).status == 400
-    assert _api_error(hsm.set_logging, {"ipAddress": "192.0.2.7", "port": 1, "logLevel": "loud"}).status == 400
+    assert (
+        _api_error(hsm.set_logging, {"ipAddress": "192.0.2.7", "port": 70000, "logLevel": "debug"}).status
+        == 400
+    )
+    assert (
+        _api_error(hsm.set_logging, {"ipAddress": "192.0.2.7", "port": 1, "logLevel": "loud"}).status == 400
+    )
     target = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
     hsm.set_time(target)
     assert abs(hsm.now() - target) < timedelta(seconds=3)
@@ -225,8 +253,14 @@ def _field(data: bytes) -> bytes:
 
 
 def _image(version: bytes = b"6.0", blocks: int = 1, body: bytes = bytes(512)) -> bytes:
-    return (b"_NETHSM_UPDATE_\x00" + _field(b"sig") + _field(b"notes") + _field(version)
-            + blocks.to_bytes(4, "big") + body)
+    return (
+        b"_NETHSM_UPDATE_\x00"
+        + _field(b"sig")
+        + _field(b"notes")
+        + _field(version)
+        + blocks.to_bytes(4, "big")
+        + body
+    )
 
 
 @pytest.mark.parametrize(
@@ -249,4 +283,6 @@ def test_commit_and_cancel_without_image(hsm: Hsm) -> None:
     for fn in (hsm.commit_update, hsm.cancel_update):
         err = _api_error(fn)
         assert (err.status, err.message) == (
-            412, "No update available. Please upload a system image to /system/update.")
+            412,
+            "No update available. Please upload a system image to /system/update.",
+        )

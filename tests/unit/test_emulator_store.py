@@ -75,7 +75,9 @@ def test_replace_all_rolls_back(tmp_path: Path) -> None:
     assert KVStore(tmp_path).snapshot() == {"/a": b"1"}
 
 
-@pytest.mark.parametrize("content", [b"not json", b"[]", b'{"format":"other"}', b'{"format":"hsmconsole-emulator-kv"}'])
+@pytest.mark.parametrize(
+    "content", [b"not json", b"[]", b'{"format":"other"}', b'{"format":"hsmconsole-emulator-kv"}']
+)
 def test_foreign_or_damaged_store_file_is_refused(tmp_path: Path, content: bytes) -> None:
     (tmp_path / STORE_FILE).write_bytes(content)
     with pytest.raises(StoreFileError) as info:
@@ -110,8 +112,12 @@ def test_device_survives_restart(tmp_path: Path) -> None:
     hsm.provision("unlockunlock", "adminadmin", datetime.now(UTC))
     assert hsm.tls_private_key_pem() == tls  # provisioning stores the first-boot TLS key
     hsm.add_namespace("ns1")
-    hsm.put_key("ns1", "k1", {"mechanisms": [], "priv": {"raw": "AAAA"}, "cert": None, "operations": 0,
-                              "restrictions": {}}, create=True)
+    hsm.put_key(
+        "ns1",
+        "k1",
+        {"mechanisms": [], "priv": {"raw": "AAAA"}, "cert": None, "operations": 0, "restrictions": {}},
+        create=True,
+    )
     hsm.set_unattended_boot(True)
 
     again = Hsm(tmp_path, device_id="OTHER")
@@ -120,8 +126,10 @@ def test_device_survives_restart(tmp_path: Path) -> None:
     assert again.list_keys("ns1") == ["k1"]
     assert again.tls_private_key_pem() == tls
     assert again.authenticate("admin", "adminadmin") is not None
-    assert all(p.startswith(("/local/DEV42/", "/config/", "/key/", "/authentication/", "/namespace/", "/."))
-               for p in KVStore(tmp_path).paths())
+    assert all(
+        p.startswith(("/local/DEV42/", "/config/", "/key/", "/authentication/", "/namespace/", "/."))
+        for p in KVStore(tmp_path).paths()
+    )
 
     again.set_unattended_boot(False)
     third = Hsm(tmp_path)
