@@ -104,7 +104,7 @@ def test_state_machine() -> None:
     device.set_unattended_boot(True)
     assert device.get_unattended_boot()
     device.reboot()
-    assert device.state is DeviceState.OPERATIONAL
+    assert device.state.value == "Operational"  # mypy keeps the narrowing from above
     device.shutdown()
     assert device.powered_off and device.state is DeviceState.LOCKED
     assert _api_error(device.list_users, None).status == 412
