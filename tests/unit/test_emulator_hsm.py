@@ -109,7 +109,7 @@ def test_state_machine() -> None:
     assert device.powered_off and device.state is DeviceState.LOCKED
     assert _api_error(device.list_users, None).status == 412
     device.boot()
-    assert device.state is DeviceState.OPERATIONAL and not device.powered_off
+    assert device.state.value == "Operational" and not device.powered_off
     device.factory_reset()
     assert device.state is DeviceState.UNPROVISIONED
     assert device._kv.paths() == []
