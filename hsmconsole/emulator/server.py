@@ -135,7 +135,9 @@ class EmbeddedEmulator:
     def stop(self) -> None:
         """Stop serving and remove the private copy of the TLS key."""
         if self._server is not None:
+            # Power off: idle keep-alive TLS connections must not hold the shutdown up.
             self._server.should_exit = True
+            self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
