@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hsmconsole.errors import InputError
+from hsmconsole.client import DeviceClient
+from hsmconsole.errors import HsmConsoleError, InputError
+from hsmconsole.journal import Journal, JournalEvent, Outcome
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import (
     SecretKind,
@@ -153,4 +155,49 @@ class ShareCollector:
                 )
 
 
-__all__ = ["Progress", "ShareCollector"]
+def unlock_by_quorum(
+    collector: ShareCollector, client: DeviceClient, journal: Journal | None = None
+) -> None:
+    """Combine the collected unlock shares (refusing a bad set before any request) and unlock.
+
+    The combined passphrase is wiped whatever happens; the journal gets set id and share
+    fingerprints, never the shares.
+    """
+    meta = collector.set
+    prints = tuple(s.fingerprint for s in collector.shares)
+    secret = collector.combine()
+    try:
+        client.unlock(secret)
+    except HsmConsoleError as exc:
+        _journal(journal, client, "unlock", Outcome.FAILED, meta, prints, exc.kind.value)
+        raise
+    finally:
+        secret.wipe()
+    _journal(journal, client, "unlock", Outcome.OK, meta, prints, "quorum unlock")
+
+
+def _journal(
+    journal: Journal | None,
+    client: DeviceClient,
+    action: str,
+    outcome: Outcome,
+    meta: ShareSet | None,
+    prints: tuple[str, ...],
+    detail: str,
+) -> None:
+    if journal is None:
+        return
+    journal.append(
+        JournalEvent(
+            actor="quorum",
+            action=action,
+            outcome=outcome,
+            device_id=client.profile.name,
+            set_ids=(meta.set_id,) if meta else (),
+            share_fingerprints=prints,
+            detail=detail,
+        )
+    )
+
+
+__all__ = ["Progress", "ShareCollector", "unlock_by_quorum"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from hsmconsole.client import Credentials
+from hsmconsole.client import Credentials, DeviceClient
 from hsmconsole.errors import StateError
+from hsmconsole.quorum import ShareCollector
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds: long enough for one task, short enough to not be left open
 
@@ -68,3 +69,34 @@ class AdminSession:
     def __repr__(self) -> str:
         state = "open" if self._creds is not None else "closed"
         return f"<AdminSession {self.user_id} {state}>"
+
+
+def open_admin_session(
+    collector: ShareCollector,
+    client: DeviceClient,
+    *,
+    user_id: str = "admin",
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+) -> AdminSession:
+    """Rebuild the admin passphrase from a quorum of admin shares and check it with the device."""
+    secret = collector.combine()
+    return start_session(
+        client, Credentials(user_id, secret), idle_timeout=idle_timeout, clock=clock
+    )
+
+
+def start_session(
+    client: DeviceClient,
+    credentials: Credentials,
+    *,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+) -> AdminSession:
+    """Check the credentials with one harmless read, then hold them; wiped if the device refuses."""
+    try:
+        client.check_admin(credentials)
+    except BaseException:
+        credentials.passphrase.wipe()
+        raise
+    return AdminSession(credentials, idle_timeout=idle_timeout, clock=clock)

@@ -1,0 +1,63 @@
+"""Quorum admin session: the admin passphrase rebuilt from admin shares, held until idle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+
+from hsmconsole.client import Credentials
+from hsmconsole.session import AdminSession, open_admin_session, start_session
+from hsmconsole.shares import SecretKind
+from screens.dialogs import PassphrasePrompt
+from screens.quorum import QuorumScreen
+
+
+class AdminSessionScreen(QuorumScreen):
+    """Opens an admin session from a quorum of admin shares (or, with p, a typed passphrase for a
+    device whose admin passphrase is not split). Dismisses True once the session is open."""
+
+    KIND: ClassVar[SecretKind] = SecretKind.ADMIN
+    TITLE = TITLE_TEXT = "Quorum admin session"
+    DONE_PROMPT: ClassVar[str] = "Quorum reached: press Enter to open the session, Esc to cancel."
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+p", "passphrase", "Type passphrase", id="admin.passphrase"),
+    ]
+    MUTATIONS = frozenset({"finish", "cancel", "passphrase"})
+
+    def instructions(self) -> str:
+        minutes = self.ctx.sessions.idle_timeout / 60
+        return (
+            super().instructions()
+            + f" The session is kept in memory only and forgotten after {minutes:g} min unused."
+        )
+
+    def finish_call(self) -> Callable[[], Any]:
+        collector, client = self.collector, self.ctx.client
+        timeout = self.ctx.sessions.idle_timeout
+        return lambda: open_admin_session(collector, client, idle_timeout=timeout)
+
+    def finished(self, result: Any) -> None:
+        assert isinstance(result, AdminSession)
+        self.ctx.sessions.close()
+        self.ctx.sessions.admin = result
+        self.notify(f"Admin session open as {result.user_id}.", markup=False)
+        self.dismiss(True)
+
+    def action_passphrase(self) -> None:
+        prompt = PassphrasePrompt(
+            "Administrator passphrase", vault=self.ctx.vault, profile_name=self.ctx.profile.name
+        )
+        self.app.push_screen(prompt, self._typed)
+
+    def _typed(self, creds: Credentials | None) -> None:
+        if creds is None:
+            return
+        client, timeout = self.ctx.client, self.ctx.sessions.idle_timeout
+        self.run_core(
+            "Check administrator passphrase",
+            lambda: start_session(client, creds, idle_timeout=timeout),
+            self.finished,
+            mutation=True,
+        )

@@ -1,0 +1,129 @@
+"""HsmConsoleApp: wiring of dependencies and screens, global keys. Kept small on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from hsmconsole.client import DeviceClient
+from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.credentials import CredentialVault
+from hsmconsole.journal import Journal
+from hsmconsole.session import DEFAULT_IDLE_TIMEOUT
+from hsmconsole.trust import probe_fingerprint
+from screens.admin_session import AdminSessionScreen
+from screens.base import DeviceContext, Sessions, as_console_error
+from screens.connect import ConnectScreen
+from screens.dashboard import DashboardScreen, FlowFactory
+from screens.dialogs import ErrorDialog
+from screens.help import HelpScreen
+from screens.quorum_unlock import QuorumUnlockScreen
+
+ClientFactory = Callable[[Profile], DeviceClient]
+
+
+def default_flows() -> dict[str, FlowFactory]:
+    """Dashboard actions that open a flow screen. The ceremony registers "provision" here."""
+    return {"unlock": QuorumUnlockScreen, "admin": AdminSessionScreen}
+
+
+class HsmConsoleApp(App[int]):
+    """Receives every dependency in its constructor; holds no device logic of its own."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hsmconsole"
+    ENABLE_COMMAND_PALETTE = False  # its key and styling get in the way on a 16-colour console
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help", key_display="?", show=False, id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        store: ProfileStore,
+        client_factory: ClientFactory = DeviceClient,
+        vault: CredentialVault | None = None,
+        journal: Journal | None = None,
+        profile: Profile | None = None,
+        emulator: bool = False,
+        probe: Callable[[str], str] = probe_fingerprint,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        flows: dict[str, FlowFactory] | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.client_factory = client_factory
+        self.vault = vault if vault is not None else CredentialVault()
+        self.journal = journal
+        self.start_profile = profile
+        self.emulator = emulator
+        self.probe = probe
+        self.idle_timeout = idle_timeout
+        self.flows = default_flows() if flows is None else flows
+        self.context: DeviceContext | None = None
+
+    def on_mount(self) -> None:
+        self.theme = "ansi-dark"  # the terminal's own 16 colours: readable on a Linux console
+        self.show_connections(auto=True)
+
+    def show_connections(self, *, auto: bool = False) -> None:
+        screen = ConnectScreen(self.store, probe=self.probe, start=self.start_profile, auto=auto)
+        self.push_screen(screen, self._connected)
+
+    def _connected(self, profile: Profile | None) -> None:
+        if profile is None:
+            self.exit(0)
+            return
+        try:
+            client = self.client_factory(profile)
+        except Exception as exc:
+            self.push_screen(ErrorDialog(as_console_error(exc)))
+            return
+        is_emulator = self.emulator and self.start_profile is not None and (
+            profile.name == self.start_profile.name
+        )
+        self.context = DeviceContext(
+            profile, client, self.vault, self.journal, is_emulator, Sessions(idle_timeout=self.idle_timeout)
+        )
+        self.push_screen(DashboardScreen(self.context, self.flows), self._dashboard_closed)
+
+    def _dashboard_closed(self, result: str | None) -> None:
+        if self.context is not None:
+            self.context.sessions.close()  # leaving a device forgets its admin passphrase
+            self.context = None
+        self.show_connections()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        rows = [
+            (self.get_key_display(active.binding), active.binding.description)
+            for active in screen.active_bindings.values()
+            # The focused widget's own keys (arrows, Tab) are explained in general terms.
+            if active.node is screen or active.node is self
+        ]
+        self.push_screen(HelpScreen(screen.title or self.title, rows))
+
+    def _fatal_error(self) -> None:
+        # Textual's default prints a traceback WITH local variables, which could hold a passphrase
+        # or a share. Say only what kind of failure it was. (Pilot still re-raises the original.)
+        from rich.text import Text
+
+        name = type(self._exception).__name__ if self._exception is not None else "unknown"
+        self.bell()
+        self._exit_renderables.append(
+            Text(f"hsmconsole stopped on an internal error ({name}); nothing secret was printed.")
+        )
+        self._close_messages_no_wait()
+
+    def on_unmount(self) -> None:
+        if self.context is not None:
+            self.context.sessions.close()
+
+
+__all__ = ["ClientFactory", "HsmConsoleApp", "default_flows"]

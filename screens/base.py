@@ -1,0 +1,155 @@
+"""Shared screen behaviour: the device context, core calls in thread workers, errors to toasts/modals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from hsmconsole.client import DeviceClient
+from hsmconsole.config import Profile
+from hsmconsole.credentials import CredentialVault
+from hsmconsole.errors import DeviceError, ErrorKind, HsmConsoleError
+from hsmconsole.journal import Journal
+from hsmconsole.session import DEFAULT_IDLE_TIMEOUT, AdminSession
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+@dataclass
+class Sessions:
+    """The open admin session, if any. Mutable on purpose: shared by the screens of one device."""
+
+    admin: AdminSession | None = None
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+
+    def expire_idle(self) -> bool:
+        """Drop a session that has gone idle; True if one was just closed."""
+        if self.admin is not None and not self.admin.open:
+            self.admin = None
+            return True
+        return False
+
+    def close(self) -> None:
+        if self.admin is not None:
+            self.admin.wipe()
+        self.admin = None
+
+
+@dataclass
+class DeviceContext:
+    """What every device screen gets from the app (attributes down): no globals."""
+
+    profile: Profile
+    client: DeviceClient
+    vault: CredentialVault
+    journal: Journal | None = None
+    emulator: bool = False
+    sessions: Sessions = field(default_factory=Sessions)
+
+
+def banner_text(profile: Profile, emulator: bool) -> str:
+    """The persistent warning for this connection, or "" when there is nothing to warn about."""
+    if profile.insecure and not profile.pinned:
+        return (
+            f"TLS VERIFICATION IS OFF for profile '{profile.name}': anyone on the network path "
+            "can pose as this device."
+        )
+    if emulator:
+        return "EMULATOR: the built-in NetHSM emulator, not a real device. Its state ends on exit."
+    return ""
+
+
+def banner(profile: Profile, emulator: bool) -> ComposeResult:
+    """Yield the warning banner widget when the connection deserves one."""
+    text = banner_text(profile, emulator)
+    if text:
+        classes = "banner -insecure" if profile.insecure and not profile.pinned else "banner -emulator"
+        yield Static(text, markup=False, classes=classes, id="banner")
+
+
+def as_console_error(exc: BaseException | None) -> HsmConsoleError:
+    if isinstance(exc, HsmConsoleError):
+        return exc
+    # Never show str(exc) of an unknown exception: it could quote anything, a secret included.
+    name = exc.__class__.__name__ if exc is not None else "unknown"
+    return DeviceError(f"Unexpected error ({name}).", "This is a bug; nothing secret was shown.")
+
+
+class CoreScreen(Screen[T]):
+    """A screen that runs core calls in thread workers and renders their typed result or error.
+
+    Workers never touch widgets: their result reaches the callbacks here, on the UI thread,
+    through Worker.StateChanged. While a mutation runs, the actions in MUTATIONS are disabled.
+    """
+
+    MUTATIONS: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: dict[Worker[Any], tuple[Callable[[Any], None], Callable[[HsmConsoleError], None]]] = {}
+        self._mutating = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._mutating > 0
+
+    def run_core(
+        self,
+        label: str,
+        call: Callable[[], R],
+        on_done: Callable[[R], None],
+        *,
+        mutation: bool,
+        on_error: Callable[[HsmConsoleError], None] | None = None,
+    ) -> Worker[R]:
+        """Run one blocking core call off the UI thread. Reads are exclusive (latest wins)."""
+        worker: Worker[R] = self.run_worker(
+            call,
+            name=label,
+            group="mutation" if mutation else f"read:{label}",
+            thread=True,
+            exit_on_error=False,
+            exclusive=not mutation,
+        )
+        self._pending[worker] = (on_done, on_error or self.show_error)
+        if mutation:
+            self._mutating += 1
+            self.refresh_bindings()
+        return worker
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker not in self._pending or event.state not in (
+            WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
+        ):
+            return
+        on_done, on_error = self._pending.pop(worker)
+        if worker.group == "mutation":
+            self._mutating -= 1
+            self.refresh_bindings()
+        if event.state is WorkerState.SUCCESS:
+            on_done(worker.result)
+        elif event.state is WorkerState.ERROR:
+            on_error(as_console_error(worker.error))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.MUTATIONS and self.busy:
+            return None  # shown dimmed while the device is busy
+        return True
+
+    def show_error(self, err: HsmConsoleError) -> None:
+        """Wrong input or state: a toast. Anything the person must read and act on: a modal."""
+        if err.kind in (ErrorKind.INPUT, ErrorKind.STATE):
+            text = f"{err.title}\n{err.hint}" if err.hint else err.title
+            self.notify(text, severity="warning", markup=False, timeout=8)
+            return
+        from screens.dialogs import ErrorDialog
+
+        self.app.push_screen(ErrorDialog(err))

@@ -1,0 +1,225 @@
+"""Dashboard: device state, identity, system info, counts, TLS status and what this state allows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from hsmconsole.client import DeviceClient
+from hsmconsole.errors import HsmConsoleError
+from hsmconsole.models import Action, DeviceState, DeviceStatus, actions_for
+from hsmconsole.session import AdminSession
+from screens.base import CoreScreen, DeviceContext, banner
+from screens.dialogs import TypedConfirm
+
+# A flow is a screen started from a dashboard action (keyed by models.Action.id); it dismisses
+# True when the device changed. The app registers them, so new flows need no dashboard change.
+FlowFactory = Callable[[DeviceContext], Screen[bool]]
+
+
+def _short(fingerprint: str) -> str:
+    parts = fingerprint.split(":")
+    return ":".join(parts[:6]) + ":...:" + ":".join(parts[-2:]) if len(parts) > 8 else fingerprint
+
+
+def status_lines(status: DeviceStatus, session: AdminSession | None, idle_minutes: float) -> str:
+    """The dashboard's text for a status; device-supplied values are shown verbatim, never markup."""
+    ident = " / ".join(x for x in (status.vendor, status.product) if x) or "unknown"
+    tls = {
+        "pinned": f"verified, pinned SHA-256 {_short(status.fingerprint)}",
+        "insecure": "NOT VERIFIED (insecure profile)",
+        "unpinned": "not pinned",
+    }[status.tls.value]
+    if status.system is not None:
+        s = status.system
+        system = f"software {s.software_version}, firmware {s.firmware_version}, hw {s.hardware_version}"
+    else:
+        system = "needs an admin session" if status.state is DeviceState.OPERATIONAL else "-"
+    if status.counts is not None:
+        c = status.counts
+        counts = f"{c.users} users, {c.namespaces} namespaces, {c.keys} keys"
+    else:
+        counts = "needs an admin session" if status.state is DeviceState.OPERATIONAL else "-"
+    admin = (
+        f"open as {session.user_id} (forgotten after {idle_minutes:g} min unused)"
+        if session is not None and session.open
+        else "none"
+    )
+    rows = [
+        ("State", status.state.value),
+        ("Device", ident),
+        ("Address", status.host),
+        ("TLS", tls),
+        ("System", system),
+        ("Counts", counts),
+        ("Admin", admin),
+    ]
+    rows += [("Note", note) for note in status.notes]
+    return "\n".join(f"{k:<8} {v}" for k, v in rows)
+
+
+class DashboardScreen(CoreScreen[str]):
+    """Shows one device. Dismisses "connections" when the person wants another profile."""
+
+    TITLE = "Dashboard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "run_selected", "Run", id="dashboard.run"),
+        Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
+        Binding("c", "connections", "Connections", id="dashboard.connections"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?", id="dashboard.help"),
+        Binding("u", "flow('unlock')", "Quorum unlock", show=False, id="dashboard.unlock"),
+        Binding("a", "flow('admin')", "Admin session", show=False, id="dashboard.admin"),
+        Binding("l", "lock", "Lock", show=False, id="dashboard.lock"),
+        Binding("p", "flow('provision')", "Provision", show=False, id="dashboard.provision"),
+        Binding("x", "close_session", "Close admin session", show=False, id="dashboard.close"),
+    ]
+    MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
+
+    def __init__(self, ctx: DeviceContext, flows: dict[str, FlowFactory]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.flows = flows
+        self.status: DeviceStatus | None = None
+        self.actions: tuple[Action, ...] = ()
+
+    @property
+    def client(self) -> DeviceClient:
+        return self.ctx.client
+
+    def compose(self) -> ComposeResult:
+        yield from banner(self.ctx.profile, self.ctx.emulator)
+        yield Static(f"hsmconsole: {self.ctx.profile.name}", classes="title", markup=False)
+        yield Static("Reading the device status ...", id="status", markup=False)
+        yield Static("What you can do (Enter runs the highlighted action):", classes="section")
+        yield OptionList(id="actions", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+        self.set_interval(1.0, self._watch_session)
+
+    def on_screen_resume(self) -> None:
+        if self.status is not None:
+            self.action_refresh()
+
+    def _watch_session(self) -> None:
+        if self.ctx.sessions.expire_idle():
+            self.notify("The admin session was unused too long: its passphrase is forgotten.")
+            self._render_status()
+
+    def action_refresh(self) -> None:
+        client, sessions = self.client, self.ctx.sessions
+        admin = sessions.admin.credentials() if sessions.admin and sessions.admin.open else None
+        self.run_core("Read status", lambda: client.status(admin), self._loaded, mutation=False)
+
+    def _loaded(self, status: DeviceStatus) -> None:
+        self.status = status
+        self._render_status()
+
+    def _render_status(self) -> None:
+        if self.status is None:
+            return
+        session = self.ctx.sessions.admin
+        self.query_one("#status", Static).update(
+            status_lines(self.status, session, self.ctx.sessions.idle_timeout / 60)
+        )
+        open_session = session is not None and session.open
+        self.actions = actions_for(self.status.state, admin_session=open_session)
+        options = self.query_one("#actions", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        for act in self.actions:
+            label = act.label if act.enabled else f"{act.label}  ({act.reason})"
+            options.add_option(Option(label, id=act.id, disabled=not act.enabled))
+        first = next((i for i, a in enumerate(self.actions) if a.enabled), None)
+        options.highlighted = highlighted if highlighted is not None and self.actions[
+            highlighted].enabled else first
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id:
+            self.run_action_id(event.option.id)
+
+    def action_run_selected(self) -> None:
+        options = self.query_one("#actions", OptionList)
+        if options.highlighted is not None:
+            option_id = options.get_option_at_index(options.highlighted).id
+            if option_id:
+                self.run_action_id(option_id)
+
+    def run_action_id(self, action_id: str) -> None:
+        act = next((a for a in self.actions if a.id == action_id), None)
+        if act is None:
+            return
+        if not act.enabled:
+            self.notify(f"{act.label}: {act.reason}.", severity="warning", markup=False)
+        elif action_id == "refresh":
+            self.action_refresh()
+        elif action_id == "lock":
+            self.action_lock()
+        else:
+            self.action_flow(action_id)
+
+    def action_flow(self, action_id: str) -> None:
+        act = next((a for a in self.actions if a.id == action_id), None)
+        if act is not None and not act.enabled:
+            self.notify(f"{act.label}: {act.reason}.", severity="warning", markup=False)
+            return
+        factory = self.flows.get(action_id)
+        if factory is None:
+            label = act.label if act else action_id
+            self.notify(f"{label} is not available in this version.", severity="warning", markup=False)
+            return
+        self.app.push_screen(factory(self.ctx), self._flow_done)
+
+    def _flow_done(self, changed: bool | None) -> None:
+        self.action_refresh()
+
+    def action_lock(self) -> None:
+        if self.status is None or self.status.state is not DeviceState.OPERATIONAL:
+            self.notify("Lock: only on an Operational device.", severity="warning")
+            return
+        session = self.ctx.sessions.admin
+        if session is None or not session.open:
+            self.notify("Locking needs an admin session: open one first (a).", severity="warning")
+            return
+        confirm = TypedConfirm(
+            "Lock the device?",
+            "Keys become unusable until a quorum of custodians unlocks it again with their shares.",
+            "lock",
+        )
+        self.app.push_screen(confirm, self._lock_confirmed)
+
+    def _lock_confirmed(self, ok: bool | None) -> None:
+        session = self.ctx.sessions.admin
+        if not ok or session is None:
+            return
+        try:
+            creds = session.credentials()
+        except HsmConsoleError as err:
+            self.show_error(err)
+            return
+        client = self.client
+        self.run_core("Lock", lambda: client.lock(creds), self._locked, mutation=True)
+
+    def _locked(self, _: None) -> None:
+        # Locking means walking away from the device: do not leave the admin passphrase behind.
+        self.ctx.sessions.close()
+        self.notify("The device is locked; the admin session was closed.")
+        self.action_refresh()
+
+    def action_close_session(self) -> None:
+        if self.ctx.sessions.admin is not None:
+            self.ctx.sessions.close()
+            self.notify("Admin session closed; its passphrase is forgotten.")
+            self._render_status()
+
+    def action_connections(self) -> None:
+        self.dismiss("connections")

@@ -1,0 +1,147 @@
+"""Modal dialogs: an error to read, a typed confirmation for destructive actions, a passphrase prompt."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from hsmconsole.client import Credentials
+from hsmconsole.credentials import CredentialVault
+from hsmconsole.errors import ErrorKind, HsmConsoleError
+from hsmconsole.secrets import Secret
+from screens.widgets.checkbox import PlainCheckbox
+
+_TITLES = {
+    ErrorKind.CONNECTION: "Connection problem",
+    ErrorKind.INTEGRITY: "Integrity check failed",
+    ErrorKind.AUTH: "Not allowed",
+    ErrorKind.DEVICE: "The device refused",
+    ErrorKind.INTERNAL: "Internal error",
+    ErrorKind.INPUT: "Check your input",
+    ErrorKind.STATE: "Not possible now",
+}
+
+
+class ErrorDialog(ModalScreen[None]):
+    """One error, its title and what to do next. Text may come from a device: never markup."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="dialog.close")]
+
+    def __init__(self, err: HsmConsoleError) -> None:
+        super().__init__(classes="dialog-screen")
+        self.err = err
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -error"):
+            yield Label(_TITLES.get(self.err.kind, "Error"), classes="dialog-title")
+            yield Static(self.err.title, markup=False, id="error-title")
+            if self.err.hint:
+                yield Static(self.err.hint, markup=False, id="error-hint", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("OK", id="ok", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class TypedConfirm(ModalScreen[bool]):
+    """A destructive action goes ahead only when the person types `word` exactly; never one key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, what: str, consequence: str, word: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.what = what
+        self.consequence = consequence
+        self.word = word
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -confirm"):
+            yield Label(self.what, classes="dialog-title", markup=False)
+            yield Static(self.consequence, markup=False, classes="hint")
+            yield Static(f"Type {self.word} and press Enter to go ahead; Esc cancels.", markup=False)
+            yield Input(placeholder=self.word, id="confirm-word", compact=True)
+            yield Static("", id="confirm-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-word", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.word:
+            self.dismiss(True)
+        else:
+            self.query_one("#confirm-status", Static).update(
+                f"That is not {self.word}. Nothing was done."
+            )
+            event.input.value = ""
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PassphrasePrompt(ModalScreen[Credentials | None]):
+    """Ask for a user id and passphrase (masked). Offers the OS keyring for day-to-day users only:
+    custodian secrets such as the admin passphrase never go there."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        *,
+        user_id: str = "admin",
+        vault: CredentialVault | None = None,
+        profile_name: str = "",
+        allow_remember: bool = False,
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.user_id = user_id
+        self.vault = vault
+        self.profile_name = profile_name
+        self.allow_remember = allow_remember and vault is not None and vault.available
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -prompt"):
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label("User id")
+            yield Input(self.user_id, id="user-id", compact=True)
+            yield Label("Passphrase (hidden)")
+            yield Input(password=True, id="passphrase", compact=True)
+            if self.allow_remember:
+                yield PlainCheckbox("Remember in the OS keyring", id="remember", compact=True)
+            elif self.vault is not None and not self.vault.available:
+                yield Static(self.vault.description, markup=False, classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#passphrase", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "user-id":
+            self.query_one("#passphrase", Input).focus()
+            return
+        user = self.query_one("#user-id", Input).value.strip()
+        box = self.query_one("#passphrase", Input)
+        if not user or not box.value:
+            self.notify("Give both the user id and the passphrase.", severity="warning")
+            return
+        secret = Secret(box.value, label=f"passphrase of {user}")
+        box.value = ""  # do not leave it in the widget
+        if self.allow_remember and self.query_one("#remember", PlainCheckbox).value and self.vault:
+            self.vault.set(self.profile_name, user, secret)
+        self.dismiss(Credentials(user, secret))
+
+    def action_cancel(self) -> None:
+        self.query_one("#passphrase", Input).value = ""
+        self.dismiss(None)
