@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from hsmconsole.sharecode import ALPHABET, GROUP_LEN, PREFIX, ShareFormatError, 
 from hsmconsole.shares import (
     SecretKind,
     Share,
+    combine_shares,
     decode_share,
     encode_share,
     parse_shares,
@@ -230,3 +232,22 @@ def test_repr_hides_the_payload() -> None:
     for shown in (repr(share), str(share), repr(dataclasses.astuple(share.set))):
         assert share.payload.reveal().hex() not in shown
         assert text.split()[5] not in shown
+
+
+def test_worked_example_in_the_docs() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "shares.md").read_text()
+
+    def example(n: int) -> str:
+        after = doc.split(f"<!-- example-share-{n} -->\n```\n", 1)[1]
+        return after.split("```", 1)[0]
+
+    shares = [decode_share(example(n), source=f"example {n}") for n in (1, 2, 4)]
+    assert [s.index for s in shares] == [1, 2, 4]
+    assert shares[1].fingerprint == "xny9-tg2g" and shares[1].set.set_id == "7KQ2MX4P"
+    secret = combine_shares(shares).reveal_str()
+    assert secret == "4k7w2c9hzq8x1m5ne3rt6vbj0yfpg2sd7a9kq4w8h3x6m1zt5cnr"
+    assert f"\n{secret}\n" in doc
+    with pytest.raises(ShareFormatError) as exc:
+        decode_share(example(2).replace("0D6KV", "006KV"))
+    assert (exc.value.group, exc.value.line) == (7, 2)
+    assert "group 7 (line 2) has a typo" in exc.value.title
