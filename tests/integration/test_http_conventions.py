@@ -351,3 +351,78 @@ def test_no_request_is_a_server_error(
     assert r.status < 500 or expected_501, (method, template, ident, body, r.status, r.body)
     if r.status == 429:  # a wrong id in the header path cannot happen here; keep the limiter honest
         time.sleep(1.1)
+
+
+# --- keys: the codes and types the SDK smooths over ------------------------------------------------
+
+
+def test_key_conventions(provisioned: EmbeddedEmulator, raw: RawClient) -> None:
+    gen = {"type": "EC_P256", "mechanisms": ["ECDSA_Signature"], "id": "k1"}
+    r = raw.request("POST", "/keys/generate", auth=ADMIN, json_body=gen)
+    assert (r.status, r.json(), r.headers["Location"]) == (201, {"id": "k1"}, "/api/v1/keys/k1")
+    r = raw.request("POST", "/keys/generate", auth=ADMIN, json_body=gen)
+    assert r.status == 400 and r.json() == {"message": "Key with id k1 already exists"}
+    r = raw.request("GET", "/keys/k1", auth=ADMIN)
+    assert list(r.json()) == ["mechanisms", "type", "operations", "public", "restrictions"]
+    assert r.json()["restrictions"] == {}
+    r = raw.request("PUT", "/keys/k1/label", auth=ADMIN, json_body={"label": "x"})
+    assert (r.status, r.body) == (204, b"")
+    r = raw.request("PUT", "/keys/k1/label", auth=ADMIN, json_body={"label": "x"})
+    assert (r.status, r.body) == (304, b"")
+    assert raw.request("GET", "/keys/k1", auth=ADMIN).json()["label"] == "x"
+    r = raw.request("PUT", "/keys/k1/restrictions/tags/t1", auth=ADMIN)
+    assert r.status == 204
+    assert raw.request("PUT", "/keys/k1/restrictions/tags/t1", auth=ADMIN).status == 304
+    r = raw.request("PUT", "/keys/ghost/label", auth=ADMIN, json_body={"label": "x"})
+    assert r.status == 404 and r.json() == {"message": "key not found"}
+    # Certificates: stored verbatim, octet-stream only.
+    r = raw.request("GET", "/keys/k1/cert", auth=ADMIN)
+    assert (r.status, r.body) == (404, b"")
+    r = raw.request("DELETE", "/keys/k1/cert", auth=ADMIN)
+    assert r.status == 404 and r.json() == {"message": "There is no certificate for this KeyID."}
+    r = raw.request("PUT", "/keys/k1/cert", auth=ADMIN, body=b"\x00cert", headers={"Content-Type": JSON})
+    assert (r.status, r.body) == (415, b"")
+    octet = {"Content-Type": "application/octet-stream"}
+    r = raw.request("PUT", "/keys/k1/cert", auth=ADMIN, body=b"\x00cert", headers=octet)
+    assert (r.status, r.body) == (201, b"") and "Location" not in r.headers
+    r = raw.request("PUT", "/keys/k1/cert", auth=ADMIN, body=b"\x00cert", headers=octet)
+    assert r.status == 409
+    r = raw.request("GET", "/keys/k1/cert", auth=ADMIN)
+    assert (r.status, r.body, r.content_type) == (200, b"\x00cert", "application/octet-stream")
+    assert raw.request("GET", "/keys/k1/cert", auth=ADMIN, headers={"Accept": JSON}).status == 406
+    r = raw.request("GET", "/keys/k1/public.pem", auth=ADMIN,
+                    headers={"Accept": "application/x-pem-file, application/json"})  # fmt: skip
+    assert r.status == 200 and r.content_type == "application/x-pem-file"
+    # Moves answer 200 with the new id; a taken id is a conflict.
+    r = raw.request("POST", "/keys/k1/move", auth=ADMIN, json_body={"newId": "k1"})
+    assert r.status == 409
+    r = raw.request("POST", "/keys/k1/move", auth=ADMIN, json_body={"newId": "k2"})
+    assert (r.status, r.json()) == (200, {"id": "k2"})
+    r = raw.request("GET", "/keys", auth=ADMIN)
+    assert r.json() == [{"id": "k2"}]
+
+
+def test_multipart_bodies_are_taken_by_position(provisioned: EmbeddedEmulator, raw: RawClient) -> None:
+    def multipart(*parts: bytes) -> tuple[bytes, dict[str, str]]:
+        body = b"".join(
+            b"--B\r\nContent-Disposition: form-data; name=\"p%d\"\r\n\r\n%s\r\n" % (i, p)
+            for i, p in enumerate(parts)
+        )
+        return body + b"--B--\r\n", {"Content-Type": "multipart/form-data; boundary=B"}
+
+    body, hdrs = multipart(b'{"mechanisms":["ECDSA_Signature"]}')
+    r = raw.request("POST", "/keys", auth=ADMIN, body=body, headers=hdrs)
+    assert r.status == 400
+    assert r.json() == {
+        "message": "Invalid multipart request, must have exactly two parts: json parameters and pem file."
+    }
+    r = raw.request("POST", "/keys", auth=ADMIN, body=b"{}")  # no Content-Type at all
+    assert (r.status, r.body) == (415, b"")
+    r = raw.request("POST", "/system/restore", auth=ADMIN, body=b"x")
+    assert (r.status, r.body) == (415, b"")
+    body, hdrs = multipart(b"{}")
+    r = raw.request("POST", "/system/restore", auth=ADMIN, body=body, headers=hdrs)
+    assert r.status == 400 and r.json() == {"message": "Backup data cannot be empty."}
+    body, hdrs = multipart(b"x" * 1025, b"data")
+    r = raw.request("POST", "/system/restore", auth=ADMIN, body=body, headers=hdrs)
+    assert r.status == 400 and r.json() == {"message": "Meta data is too large."}
