@@ -100,6 +100,8 @@ class JournalEvent:
             raise _refuse("outcome", "expected an Outcome")
         if type(self.device_id) is not str or not _DEVICE_RE.fullmatch(self.device_id):
             raise _refuse("device_id", "expected up to 64 letters, digits, '.', '_', ':' or '-'")
+        if _looks_secret(self.device_id):
+            raise _refuse("device_id", "it looks like a share, passphrase or key")
         for name, pattern in (("set_ids", _SET_ID_RE), ("share_fingerprints", _FINGERPRINT_RE)):
             items = getattr(self, name)
             if isinstance(items, list):

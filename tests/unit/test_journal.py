@@ -231,6 +231,8 @@ def test_secrets_and_shares_are_refused() -> None:
     with pytest.raises(JournalRefused):
         JournalEvent("alice", "Unlock now", Outcome.OK)
     with pytest.raises(JournalRefused):
+        JournalEvent("alice", "unlock", Outcome.OK, device_id=secret.reveal_str())
+    with pytest.raises(JournalRefused):
         Journal("/nonexistent").append("a string")  # type: ignore[arg-type]
     # ordinary prose passes
     JournalEvent("alice", "unlock", Outcome.REFUSED, detail="only two of three custodians came")

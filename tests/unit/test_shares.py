@@ -126,6 +126,24 @@ def test_mixed_sets_of_the_same_secret_are_refused_naming_the_odd_share() -> Non
         combine_shares([a[0], a[1], b[2], a[3]])
 
 
+@settings(max_examples=30)
+@given(secret=secrets_st, k_n=k_n_st, seed=st.integers(0, 2**32))
+def test_any_mix_of_two_splits_is_refused_naming_a_stranger(
+    secret: bytes, k_n: tuple[int, int], seed: int
+) -> None:
+    k, n = k_n
+    rng = random.Random(seed)
+    a = [roundtrip(s, f"a{s.index}") for s in split_secret(Secret(secret), threshold=k, count=n)]
+    b = [roundtrip(s, f"b{s.index}") for s in split_secret(Secret(secret), threshold=k, count=n)]
+    from_a = rng.randint(1, n)
+    mix = rng.sample(a, from_a) + rng.sample(b, rng.randint(1, n))
+    rng.shuffle(mix)
+    with pytest.raises(InputError) as exc:
+        combine_shares(mix)
+    assert "different splits" in exc.value.hint
+    assert "(a" in exc.value.title and "(b" in exc.value.title
+
+
 def test_older_generation_is_refused() -> None:
     secret = passgen.generate_passphrase()
     g1 = split_secret(secret, threshold=2, count=3)
