@@ -104,8 +104,8 @@ class HsmConsoleApp(App[int]):
         rows = [
             (self.get_key_display(active.binding), active.binding.description)
             for active in screen.active_bindings.values()
-            # The focused widget's own keys (arrows, Tab) are explained in general terms.
-            if active.node is screen or active.node is self
+            # Ours all carry an id; Textual's built-ins (Tab, copy) are explained in general terms.
+            if active.binding.id and (active.node is screen or active.node is self)
         ]
         self.push_screen(HelpScreen(screen.title or self.title, rows))
 

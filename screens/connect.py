@@ -23,7 +23,7 @@ from screens.widgets.checkbox import PlainCheckbox
 def _describe(p: Profile, ephemeral: bool) -> str:
     trust = "pinned" if p.pinned else ("TLS NOT VERIFIED" if p.insecure else "not yet pinned")
     extra = ", this session only" if ephemeral else ""
-    return f"{p.name:<18} {p.host:<22} {trust}{extra}"
+    return f"{p.name:<18} {p.host:<24} {trust}{extra}"
 
 
 class FingerprintDialog(ModalScreen[bool]):

@@ -12,15 +12,16 @@ from hsmconsole.errors import InputError, IntegrityError, StateError
 from hsmconsole.quorum import ShareCollector
 from hsmconsole.secrets import Secret
 from hsmconsole.session import AdminSession
-from hsmconsole.shares import SecretKind, SetRef, encode_share, split_secret
 from hsmconsole.sharecode import ShareFormatError
+from hsmconsole.shares import SecretKind, SetRef, encode_share, split_secret
 from hsmconsole.trust import TrustVerdict, check_trust, grouped
 
 SECRET = "correct-horse-battery-staple-unlock"
 
 
 def _texts(secret: str = SECRET, kind: SecretKind = SecretKind.UNLOCK, k: int = 2, n: int = 3) -> list[str]:
-    return [encode_share(s).reveal_str() for s in split_secret(Secret(secret), threshold=k, count=n, kind=kind)]
+    shares = split_secret(Secret(secret), threshold=k, count=n, kind=kind)
+    return [encode_share(s).reveal_str() for s in shares]
 
 
 def test_any_two_of_three_combine() -> None:

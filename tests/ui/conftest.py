@@ -1,0 +1,89 @@
+"""Pilot fixtures: a real emulator over HTTPS, provisioned and locked through our own client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from hsmconsole.client import Credentials, DeviceClient
+from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.secrets import Secret
+from hsmconsole.shares import SecretKind, encode_share, split_secret
+
+UNLOCK = "unlock-passphrase-for-ui-tests"
+ADMIN = "admin-passphrase-for-ui-tests"
+
+
+@dataclass
+class LockedDevice:
+    emulator: EmbeddedEmulator
+    profile: Profile
+    unlock_shares: list[str]  # encoded share texts, 2 of 3
+    admin_shares: list[str]
+
+    def client(self) -> DeviceClient:
+        return DeviceClient(self.profile)
+
+
+class RecordingClient(DeviceClient):
+    """The real client, noting which device-changing calls reached it (a spy, not a mock)."""
+
+    calls: list[str]
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self.calls = []
+
+    def unlock(self, passphrase: Secret) -> None:
+        self.calls.append("unlock")
+        super().unlock(passphrase)
+
+    def check_admin(self, admin: Credentials) -> None:
+        self.calls.append("check_admin")
+        super().check_admin(admin)
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmbeddedEmulator]:
+    with EmbeddedEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def locked(emulator: EmbeddedEmulator) -> LockedDevice:
+    profile = Profile("ui-test", emulator.host_port, fingerprint=emulator.fingerprint)
+    client = DeviceClient(profile)
+    client.provision(Secret(UNLOCK), Secret(ADMIN))
+    client.lock(Credentials("admin", Secret(ADMIN)))
+
+    def texts(secret: str, kind: SecretKind) -> list[str]:
+        shares = split_secret(Secret(secret), threshold=2, count=3, kind=kind)
+        return [encode_share(s).reveal_str() for s in shares]
+
+    return LockedDevice(
+        emulator, profile, texts(UNLOCK, SecretKind.UNLOCK), texts(ADMIN, SecretKind.ADMIN)
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ProfileStore:
+    return ProfileStore(tmp_path / "config")
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
+    """Wait until no worker runs and the screen has processed its messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("workers did not finish")

@@ -1,0 +1,146 @@
+"""Quorum unlock and admin session through the UI, against the emulator over HTTPS."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.widgets import Input, Static
+
+from hsmconsole.config import ProfileStore
+from hsmconsole.models import DeviceState
+from hsmconsole.secrets import Secret
+from hsmconsole.shares import decode_share, encode_share, split_secret
+from screens.app import HsmConsoleApp
+from screens.dashboard import DashboardScreen
+from screens.dialogs import ErrorDialog
+from screens.quorum_unlock import QuorumUnlockScreen
+from tests.ui.conftest import LockedDevice, RecordingClient, settle
+
+
+def _app(device: LockedDevice, store: ProfileStore, clients: list[RecordingClient]) -> HsmConsoleApp:
+    def factory(profile):  # type: ignore[no-untyped-def]
+        client = RecordingClient(profile)
+        clients.append(client)
+        return client
+
+    return HsmConsoleApp(store=store, client_factory=factory, profile=device.profile, emulator=True)
+
+
+async def _enter(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    box = pilot.app.screen.query_one("#share", Input)
+    box.value = text
+    box.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def _error_text(pilot) -> str:  # type: ignore[no-untyped-def]
+    return str(pilot.app.screen.query_one("#share-error", Static).render())
+
+
+async def _open_unlock(pilot) -> None:  # type: ignore[no-untyped-def]
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, DashboardScreen)
+    status = pilot.app.screen.status
+    assert status is not None and status.state is DeviceState.LOCKED
+    await pilot.press("u")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, QuorumUnlockScreen)
+
+
+async def test_quorum_unlock_with_any_two_shares(locked: LockedDevice, store: ProfileStore) -> None:
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_unlock(pilot)
+        await _enter(pilot, locked.unlock_shares[2])
+        assert "1 of 2" in str(pilot.app.screen.query_one("#progress-text", Static).render())
+        assert pilot.app.screen.query_one("#share", Input).value == ""  # never kept in the widget
+        await _enter(pilot, locked.unlock_shares[0])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        await settle(pilot)
+        status = pilot.app.screen.status
+        assert status is not None and status.state is DeviceState.OPERATIONAL
+    assert clients[0].calls == ["unlock"]
+    assert locked.client().state() is DeviceState.OPERATIONAL
+
+
+async def test_typo_mixed_short_and_forged_sets_never_reach_the_device(
+    locked: LockedDevice, store: ProfileStore
+) -> None:
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    other_split = [
+        encode_share(s).reveal_str()
+        for s in split_secret(Secret("unlock-passphrase-for-ui-tests"), threshold=2, count=3)
+    ]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_unlock(pilot)
+        # A typo: located, refused.
+        good = locked.unlock_shares[0]
+        pos = good.index(" ", 8) + 1
+        typo = good[:pos] + ("Z" if good[pos] != "Z" else "Y") + good[pos + 1 :]
+        await _enter(pilot, typo)
+        assert "group 3" in _error_text(pilot)
+        # Short: one share, Enter on the finished prompt does nothing.
+        await _enter(pilot, good)
+        await pilot.press("enter")  # input is empty: refused as no share, nothing combined
+        await settle(pilot)
+        assert "no share was entered" in _error_text(pilot)
+        # Mixed: a share of another split of the same passphrase.
+        await _enter(pilot, other_split[1])
+        assert "belongs to set" in _error_text(pilot)
+        # The same share twice.
+        await _enter(pilot, good)
+        assert "already entered" in _error_text(pilot)
+        # An admin share where unlock shares are asked for.
+        await _enter(pilot, locked.admin_shares[1])
+        assert "admin passphrase" in _error_text(pilot)
+        assert isinstance(pilot.app.screen, QuorumUnlockScreen)
+        # Forged: valid checksums, altered payload: the commitment check refuses it on combine.
+        forged_share = decode_share(locked.unlock_shares[1])
+        payload = bytearray(forged_share.payload.reveal())
+        payload[0] ^= 0x01
+        forged = encode_share(replace(forged_share, payload=Secret(bytes(payload)))).reveal_str()
+        await _enter(pilot, forged)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ErrorDialog)
+        assert "commitment" in pilot.app.screen.err.title
+    assert clients[0].calls == []  # nothing was sent
+    assert locked.client().state() is DeviceState.LOCKED
+
+
+async def test_admin_session_from_shares_then_typed_lock(locked: LockedDevice, store: ProfileStore) -> None:
+    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        await _enter(pilot, locked.admin_shares[0])
+        await _enter(pilot, locked.admin_shares[1])
+        await pilot.press("enter")
+        await settle(pilot)
+        dash = pilot.app.screen
+        assert isinstance(dash, DashboardScreen)
+        await settle(pilot)
+        assert dash.ctx.sessions.admin is not None and dash.ctx.sessions.admin.open
+        assert dash.status is not None and dash.status.counts is not None
+        await pilot.press("l")
+        await pilot.pause()
+        for word in ("lokc", "lock"):  # a wrong word does nothing
+            box = pilot.app.screen.query_one("#confirm-word", Input)
+            box.value = word
+            await pilot.press("enter")
+            await settle(pilot)
+            if word == "lokc":
+                assert locked.client().state() is DeviceState.OPERATIONAL
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        await settle(pilot)
+        assert dash.ctx.sessions.admin is None  # locking closes the session
+    assert locked.client().state() is DeviceState.LOCKED
+    assert clients[0].calls == ["check_admin"]
