@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hsmconsole import passgen
 from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.secrets import Secret
+from hsmconsole.shamir import interpolate
 from hsmconsole.shares import (
     PayloadEncoding,
     RawShare,
@@ -22,7 +23,6 @@ from hsmconsole.shares import (
     SetRef,
     Share,
     ShareFormatError,
-    _interpolate,
     combine_raw_shares,
     combine_shares,
     decode_raw_share,
@@ -111,7 +111,7 @@ def test_our_interpolation_agrees_with_pyshamir(secret: bytes, k_n: tuple[int, i
     k, n = k_n
     parts = pyshamir.split(secret, n, k)
     points = [(p[-1], bytes(p[:-1])) for p in parts[:k]]
-    assert _interpolate(points, 0) == bytes(pyshamir.combine(parts[:k])) == secret
+    assert interpolate(points, 0) == bytes(pyshamir.combine(parts[:k])) == secret
 
 
 def test_mixed_sets_of_the_same_secret_are_refused_naming_the_odd_share() -> None:
