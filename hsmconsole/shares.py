@@ -21,7 +21,7 @@ from hsmconsole.shamir import (
     RawShare,
     combine_raw_shares,
     decode_raw_share,
-    interpolate,
+    recover,
 )
 from hsmconsole.sharecode import (
     ALPHABET,
@@ -456,10 +456,10 @@ def _check_duplicates(shares: Sequence[Share]) -> None:
 def _recover(shares: Sequence[Share]) -> bytes | None:
     """The secret if the shares reproduce the commitment, else None."""
     meta = shares[0].set
-    points = [(s.x, s.payload.reveal()[:-1]) for s in shares]
-    if len({len(p[1]) for p in points}) != 1:
+    payloads = [s.payload.reveal() for s in shares]
+    if len({len(p) for p in payloads}) != 1:
         return None
-    packed = interpolate(points, 0)
+    packed = recover(payloads)
     if meta.encoding is PayloadEncoding.TEXT:
         value = unpack_text(packed, meta.secret_length)
         if value is None:

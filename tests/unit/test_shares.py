@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from hsmconsole import passgen
 from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.secrets import Secret
-from hsmconsole.shamir import interpolate
 from hsmconsole.shares import (
     PayloadEncoding,
     RawShare,
@@ -103,15 +102,6 @@ def test_any_k_of_n_reconstruct_and_k_minus_1_are_refused(
         assert got.reveal() == secret
         with pytest.raises(InputError):
             combine_shares(rng.sample(shares, k - 1))
-
-
-@settings(max_examples=30)
-@given(secret=st.binary(min_size=1, max_size=40), k_n=k_n_st.filter(lambda kn: kn[0] <= 6))
-def test_our_interpolation_agrees_with_pyshamir(secret: bytes, k_n: tuple[int, int]) -> None:
-    k, n = k_n
-    parts = pyshamir.split(secret, n, k)
-    points = [(p[-1], bytes(p[:-1])) for p in parts[:k]]
-    assert interpolate(points, 0) == bytes(pyshamir.combine(parts[:k])) == secret
 
 
 def test_mixed_sets_of_the_same_secret_are_refused_naming_the_odd_share() -> None:
