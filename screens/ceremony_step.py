@@ -1,0 +1,90 @@
+"""What every ceremony step screen shares: a title line, a warning banner, and abort with confirmation."""
+
+from __future__ import annotations
+
+import enum
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from screens.base import CoreScreen
+from screens.dialogs import TypedConfirm
+
+COMMON_BINDINGS: list[BindingType] = [
+    Binding("escape", "abort", "Abort", id="ceremony.abort"),
+    # Textual binds Ctrl-C to copy; in a ceremony it means "stop", as in any terminal program.
+    Binding("ctrl+c", "abort", "Abort", show=False, priority=True, id="ceremony.abort_ctrl_c"),
+    Binding("f1", "app.help", "Help", key_display="F1", id="ceremony.help"),
+]
+
+
+class StepEnd(enum.Enum):
+    """How a step screen ended; the flow controller reads any data from the screen's attributes."""
+
+    DONE = "done"
+    BACK = "back"  # review: edit the roster again
+    LOOK_AGAIN = "look-again"  # confirm: show the custodian's shares once more
+    ABORT = "abort"  # confirmed by the person: wipe everything, device untouched
+
+
+ABORT_WORD = "abort"
+
+
+class CeremonyStep(CoreScreen[StepEnd]):
+    """A step of the ceremony. Escape or Ctrl-C asks for a typed confirmation, then ends with ABORT.
+
+    `secrets_exist` changes the warning: once shares were handed out, aborting voids them.
+    """
+
+    STEP_TITLE: ClassVar[str] = ""
+    ABORTABLE: ClassVar[bool] = True
+    # Each step lists its own keys first, then these (the Footer shows them in that order).
+    BINDINGS: ClassVar[list[BindingType]] = []
+    DEFAULT_CSS = """
+    CeremonyStep .c-title { text-style: bold; padding: 0 1; height: 1; background: $primary; }
+    CeremonyStep .c-warning { text-style: bold; padding: 0 1; background: $warning; color: black; }
+    CeremonyStep .c-hint { padding: 0 1; color: $text-muted; }
+    CeremonyStep .c-text { padding: 0 1; }
+    CeremonyStep .c-error { padding: 0 1; color: $error; text-style: bold; }
+    CeremonyStep .c-ok { padding: 0 1; color: $success; text-style: bold; }
+    CeremonyStep .c-section { padding: 0 1; margin-top: 1; text-style: bold; }
+    CeremonyStep Input { border: none; height: 1; padding: 0 1; margin: 0 1; }
+    CeremonyStep Input:focus { background: $boost; text-style: bold; }
+    """
+
+    def __init__(self, *, header: str = "Provisioning ceremony", warning: str = "",
+                 secrets_exist: bool = False) -> None:
+        super().__init__()
+        self.header = header
+        self.warning = warning
+        self.secrets_exist = secrets_exist
+
+    def compose_header(self) -> ComposeResult:
+        title = f"{self.header}: {self.STEP_TITLE}" if self.STEP_TITLE else self.header
+        yield Static(title, markup=False, classes="c-title", id="step-title")
+        if self.warning:
+            yield Static(self.warning, markup=False, classes="c-warning", id="step-warning")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "abort" and (not self.ABORTABLE or self.busy):
+            return None
+        return super().check_action(action, parameters)
+
+    def action_abort(self) -> None:
+        if isinstance(self.app.screen, TypedConfirm):
+            return
+        if self.secrets_exist:
+            consequence = (
+                "Every share handed out so far is wiped and becomes worthless: destroy the paper "
+                "copies. Nothing was sent to the device; it stays Unprovisioned."
+            )
+        else:
+            consequence = "Nothing was generated and nothing was sent to the device."
+        confirm = TypedConfirm("Abort the provisioning ceremony?", consequence, ABORT_WORD)
+        self.app.push_screen(confirm, self._abort_answered)
+
+    def _abort_answered(self, ok: bool | None) -> None:
+        if ok:
+            self.dismiss(StepEnd.ABORT)
