@@ -16,7 +16,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from hsmconsole.emulator import handlers_config, handlers_device, handlers_keys, handlers_users
@@ -292,7 +291,7 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 
 
 class _AsgiEndpoint:
-    """An ASGI callable (not a function) so Starlette routes every method here, even unknown ones."""
+    """The ASGI callable behind every path and method (unknown ones included)."""
 
     def __init__(self, emulator: EmulatorApp) -> None:
         self.emulator = emulator
@@ -305,8 +304,11 @@ class _AsgiEndpoint:
 def build_app(hsm: Hsm, state: AppState | None = None) -> Starlette:
     """The ASGI app serving `hsm` under /api/v1. `state` carries the server's hooks."""
     emulator = EmulatorApp(hsm, state or AppState())
-    app = Starlette(routes=[Route("/{path:path}", _AsgiEndpoint(emulator))])
+    # No Starlette route patterns: their regexes miss paths with a newline (%0A) and would answer
+    # Starlette's own 404. Every request goes to the router's default, our keyfender-like router.
+    app = Starlette(routes=[])
     app.router.redirect_slashes = False
+    app.router.default = _AsgiEndpoint(emulator)
     app.state.emulator = emulator
     return app
 
