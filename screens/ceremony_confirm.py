@@ -47,10 +47,13 @@ class ConfirmScreen(CeremonyStep):
         Binding("f2", "look_again", "Look again", key_display="F2", id="ceremony.confirm.look"),
         Binding("s", "open_seal", "Seal to a file", id="ceremony.confirm.seal"),
         Binding("enter", "finish", "Finish my turn", id="ceremony.confirm.finish"),
+        Binding("escape", "close_seal", "Close the form", id="ceremony.confirm.close_seal"),
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """
     ConfirmScreen #confirm-question { padding: 1 1 0 1; text-style: bold; }
+    ConfirmScreen #ask { height: auto; }
+    ConfirmScreen #ask.-done { display: none; }
     ConfirmScreen #seal-form { height: auto; display: none; }
     ConfirmScreen #seal-form.-open { display: block; }
     ConfirmScreen Label { padding: 0 1; }
@@ -85,9 +88,10 @@ class ConfirmScreen(CeremonyStep):
             markup=False,
             classes="c-text",
         )
-        yield Static(self.question, id="confirm-question", markup=False)
-        yield Static("Case, spaces and dashes do not matter. Characters are hidden.", classes="c-hint")
-        yield Input(password=True, id="answer", placeholder="two groups, e.g. ABCDE FGHJK")
+        with Vertical(id="ask"):
+            yield Static(self.question, id="confirm-question", markup=False)
+            yield Static("Case, spaces and dashes do not matter. Characters are hidden.", classes="c-hint")
+            yield Input(password=True, id="answer", placeholder="two groups, e.g. ABCDE FGHJK")
         yield Static("", id="confirm-status", markup=False, classes="c-text")
         with Vertical(id="seal-form"):
             yield Static(
@@ -116,11 +120,14 @@ class ConfirmScreen(CeremonyStep):
             "look_again": self.state is ConfirmState.ASKING,
             "open_seal": self.state is ConfirmState.CONFIRMED and self.seal is not None,
             "finish": self.state in (ConfirmState.CONFIRMED, ConfirmState.SEALED),
+            "close_seal": self.state is ConfirmState.SEALING,
         }
         if action in allowed:
-            return True if allowed[action] and not self.busy else None
+            if not allowed[action]:
+                return False  # not at this stage: hidden from the footer
+            return None if self.busy else True
         if action == "abort" and self.state is ConfirmState.SEALING:
-            return True  # Escape closes the envelope form (see action_abort)
+            return False  # Escape closes the envelope form instead
         return super().check_action(action, parameters)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -140,9 +147,10 @@ class ConfirmScreen(CeremonyStep):
         if self.check(typed):
             self.state = ConfirmState.CONFIRMED
             box.disabled = True
+            self.query_one("#ask").add_class("-done")
             self.set_focus(None)
-            more = " Press s to also seal them into an envelope file," if self.seal else ""
-            self._status(f"Confirmed: your copy matches.{more} Enter finishes your turn.", "c-ok")
+            more = " Press s to also seal them into an envelope file, or" if self.seal else ""
+            self._status(f"Confirmed: your copy matches.{more} Enter to finish your turn.", "c-ok")
         else:
             self.wrong += 1
             self._status(
@@ -170,13 +178,10 @@ class ConfirmScreen(CeremonyStep):
         self._status(message, "c-ok")
         self.refresh_bindings()
 
-    def action_abort(self) -> None:
-        if self.state is ConfirmState.SEALING:
-            if not self.busy:
-                self.state = ConfirmState.CONFIRMED
-                self._close_seal_form("Not sealed. Press s to seal, or Enter to finish your turn.")
-            return
-        super().action_abort()
+    def action_close_seal(self) -> None:
+        if self.state is ConfirmState.SEALING and not self.busy:
+            self.state = ConfirmState.CONFIRMED
+            self._close_seal_form("Not sealed. Press s to seal, or Enter to finish your turn.")
 
     def _seal(self) -> None:
         if self.seal is None or self.busy:

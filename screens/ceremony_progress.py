@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, ProgressBar, Static
 
@@ -56,6 +57,7 @@ class ProvisioningScreen(CeremonyStep):
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """
+    ProvisioningScreen #progress-body { height: 1fr; }
     ProvisioningScreen #checklist { padding: 1 1 0 1; height: auto; }
     ProvisioningScreen ProgressBar { padding: 0 1; margin-top: 1; }
     ProvisioningScreen #progress-result { height: auto; margin-top: 1; }
@@ -89,9 +91,10 @@ class ProvisioningScreen(CeremonyStep):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static("", id="progress-intro", markup=False, classes="c-text")
-        yield Static("", id="checklist", markup=False)
-        yield ProgressBar(total=len(self.steps), show_eta=False, id="progress-bar")
-        yield Static("", id="progress-result", markup=False, classes="c-text")
+        with VerticalScroll(id="progress-body"):
+            yield Static("", id="checklist", markup=False)
+            yield ProgressBar(total=len(self.steps), show_eta=False, id="progress-bar")
+            yield Static("", id="progress-result", markup=False, classes="c-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -111,18 +114,13 @@ class ProvisioningScreen(CeremonyStep):
         if action == "close":
             return self.state in (RunState.DONE, RunState.STOPPED)
         if action == "abort" and self.state not in (RunState.READY, RunState.REFUSED):
-            return None  # the device was touched: the way out is Close, after reading what happened
+            return False  # the device was touched: the way out is Close, after reading what happened
         return super().check_action(action, parameters)
 
     def action_go(self) -> None:
         if self.start is None or self.state not in (RunState.READY, RunState.REFUSED):
             return
-        self.state = RunState.RUNNING
-        self.secrets_exist = True
-        self.query_one("#progress-intro", Static).update(
-            f"Provisioning {self.device}. Do not close the console or disconnect the device."
-        )
-        self.query_one("#progress-result", Static).update("")
+        self.show_running()
         start = self.start
 
         def report(done: int, total: int, label: str) -> None:
@@ -132,6 +130,14 @@ class ProvisioningScreen(CeremonyStep):
             return start(report)
 
         self.run_core("Provision", work, self.show_outcome, mutation=True, on_error=self.show_refused)
+        self.refresh_bindings()
+
+    def show_running(self) -> None:
+        self.state = RunState.RUNNING
+        self.query_one("#progress-intro", Static).update(
+            f"Provisioning {self.device}. Do not close the console or disconnect the device."
+        )
+        self.query_one("#progress-result", Static).update("")
         self.refresh_bindings()
 
     def on_provisioning_screen_step_started(self, event: StepStarted) -> None:
@@ -178,6 +184,7 @@ class ProvisioningScreen(CeremonyStep):
             ndone = len(stopped.done)
             self.marks = ["done"] * ndone + ["failed"] + ["todo"] * (len(self.steps) - ndone - 1)
             self.marks = self.marks[: len(self.steps)]
+            bar.update(progress=ndone)
             self.query_one("#progress-intro", Static).update(
                 f"PROVISIONING STOPPED: {stopped.cause.title}"
             )

@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Footer, Input, Label, Static
 
@@ -37,6 +38,14 @@ def _on_roster(names: tuple[str, ...], roster: tuple[str, ...]) -> tuple[str, ..
     return tuple(spelled.get(n.casefold(), n) for n in names)
 
 
+class PlainCheckbox(Checkbox):
+    """[x] or [ ]: readable in a 16-colour console, where the default's colour alone tells it."""
+
+    @property
+    def _button(self) -> Content:
+        return Content("[x]" if self.value else "[ ]")
+
+
 class RosterScreen(CeremonyStep):
     """Builds a CeremonyPlan into `self.plan`; ends DONE when the form parses (plan checks follow
     on the review screen)."""
@@ -48,10 +57,10 @@ class RosterScreen(CeremonyStep):
     ]
     DEFAULT_CSS = """
     RosterScreen .row { height: 1; }
-    RosterScreen .row Label { width: 16; padding: 0 0 0 1; }
+    RosterScreen .row Label { width: 18; padding: 0 0 0 1; }
     RosterScreen .row Input { width: 1fr; margin: 0 1 0 0; }
     RosterScreen .row .small { width: 6; }
-    RosterScreen .row .medium { width: 16; }
+    RosterScreen .row .medium { width: 13; }
     RosterScreen .row .tag { width: auto; padding: 0 1; }
     RosterScreen Checkbox { border: none; height: 1; padding: 0 1; background: $background; }
     RosterScreen #per-secret { height: auto; display: none; }
@@ -88,13 +97,13 @@ class RosterScreen(CeremonyStep):
                 yield Label("Shares needed")
                 yield Input(k, id="threshold", classes="small", restrict=r"[0-9]*")
                 yield Static("of all custodians (K of N), for all three passphrases", classes="tag")
-            yield Checkbox("A different policy per passphrase (unlock, admin, backup)",
+            yield PlainCheckbox("A different policy per passphrase (unlock, admin, backup)",
                            value=not single, id="per-secret-box")
             with Vertical(id="per-secret", classes="" if single else "-open"):
                 for kind in DEVICE_SECRETS:
                     pol = p.policy(kind) if p else None
                     with Horizontal(classes="row"):
-                        yield Label(f"  {kind.value} held by")
+                        yield Label(f"  {kind.value} holders")
                         yield Input(", ".join(pol.holders) if pol else "", id=f"holders-{kind.value}",
                                     placeholder="empty: all custodians")
                         yield Static("needed", classes="tag")
@@ -107,12 +116,12 @@ class RosterScreen(CeremonyStep):
                 if p is None and i == 0:
                     user = InitialUser("backup", UserRole.BACKUP, "backup", "")
                 with Horizontal(classes="row"):
-                    yield Label(f"  user id {i + 1}")
+                    yield Label(f"  user {i + 1} id")
                     yield Input(user.user_id if user else "", id=f"user-{i}", classes="medium")
                     yield Static("role", classes="tag")
                     yield Input(user.role.value if user else "Operator", id=f"role-{i}",
                                 classes="medium", suggester=roles)
-                    yield Static("passphrase to", classes="tag")
+                    yield Static("given to", classes="tag")
                     yield Input(user.holder if user else "", id=f"holder-{i}", placeholder="custodian")
             with Horizontal(classes="row"):
                 yield Label("Device label")

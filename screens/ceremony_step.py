@@ -50,8 +50,8 @@ class CeremonyStep(CoreScreen[StepEnd]):
     CeremonyStep .c-error { padding: 0 1; color: $error; text-style: bold; }
     CeremonyStep .c-ok { padding: 0 1; color: $success; text-style: bold; }
     CeremonyStep .c-section { padding: 0 1; margin-top: 1; text-style: bold; }
-    CeremonyStep Input { border: none; height: 1; padding: 0 1; margin: 0 1; }
-    CeremonyStep Input:focus { background: $boost; text-style: bold; }
+    CeremonyStep Input { border: none; height: 1; padding: 0 1; margin: 0 1; background: $surface; }
+    CeremonyStep Input:focus { border: none; background: $primary; color: $text; text-style: bold; }
     """
 
     def __init__(self, *, header: str = "Provisioning ceremony", warning: str = "",

@@ -1,0 +1,224 @@
+"""80x24 snapshots of every ceremony step, built from fixed fake data (never a real share)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input
+
+import screens
+from hsmconsole.ceremony import CeremonyPlan, InitialUser, SecretPolicy
+from hsmconsole.ceremony_record import ProvisioningOutcome
+from hsmconsole.ceremony_run import ProvisioningStopped, StepResult
+from hsmconsole.errors import ConnectionFailed
+from hsmconsole.models import UserRole
+from hsmconsole.secrets import Secret
+from hsmconsole.shares import SecretKind
+from screens.ceremony_confirm import ConfirmScreen, describe_challenge
+from screens.ceremony_handoff import HandoffScreen
+from screens.ceremony_progress import ProvisioningScreen
+from screens.ceremony_reveal import RevealPage, RevealScreen
+from screens.ceremony_review import ReviewScreen
+from screens.ceremony_roster import RosterScreen
+
+SIZE = (80, 24)
+HEADER = "Provisioning ceremony, lab-hsm"
+WARNING = "EMULATOR: the built-in NetHSM emulator, not a real device. Its state ends on exit."
+DEVICE = "lab-hsm (192.0.2.10:8443)"
+# A made-up share: the right shape (HSMC1, then 24 five-character groups, five a line), no secret.
+FAKE_SHARE = (
+    "HSMC1 FAKE0 SHARE N0T4R EAL00\n"
+    "AAAA1 BBBB2 CCCC3 DDDD4 EEEE5\n"
+    "FFFF6 GGGG7 HHHH8 JJJJ9 KKKK0\n"
+    "MMMM1 NNNN2 PPPP3 QQQQ4 RRRR5\n"
+    "SSSS6 TTTT7 VVVV8 WWWW9 XXXX0\n"
+)
+FAKE_PASSPHRASE = "notarealpassphrasejustafixturefortheuserpageexample0"
+STEPS = [
+    "Provision: set the unlock and admin passphrases and the clock",
+    "Set the backup passphrase",
+    "Create user backup (Backup)",
+    "Check the device is Operational",
+]
+
+
+def plan() -> CeremonyPlan:
+    users = (InitialUser("backup", UserRole.BACKUP, "backup", "Carol"),)
+    return CeremonyPlan.single_group(
+        ("Alice", "Bob", "Carol"), 2, witnesses=("Walter",), users=users, device_label="rack 4"
+    )
+
+
+class One(App[None]):
+    """Shows one step screen as the console would (same theme, no command palette)."""
+
+    ENABLE_COMMAND_PALETTE = False
+    CSS_PATH = str(Path(screens.__file__).parent / "app.tcss")  # the console's own stylesheet
+
+    def __init__(self, screen: Screen[Any]) -> None:
+        super().__init__()
+        self.step = screen
+
+    def on_mount(self) -> None:
+        self.theme = "ansi-dark"
+        self.push_screen(self.step)
+
+
+Snap = Callable[..., bool]
+
+
+def test_roster_empty(snap_compare: Snap) -> None:
+    assert snap_compare(One(RosterScreen(header=HEADER, warning=WARNING)), terminal_size=SIZE)
+
+
+def test_roster_filled_per_secret(snap_compare: Snap) -> None:
+    p = plan()
+    per_secret = CeremonyPlan(
+        p.custodians,
+        (
+            SecretPolicy(SecretKind.UNLOCK, 2, ("Alice", "Bob", "Carol")),
+            SecretPolicy(SecretKind.ADMIN, 3, ("Alice", "Bob", "Carol")),
+            SecretPolicy(SecretKind.BACKUP, 2, ("Alice", "Carol")),
+        ),
+        p.witnesses, p.users, p.device_label,
+    )
+    screen = RosterScreen(plan=per_secret, header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE)
+
+
+def test_review_ready(snap_compare: Snap) -> None:
+    assert snap_compare(One(ReviewScreen(plan(), DEVICE, header=HEADER, warning=WARNING)), terminal_size=SIZE)
+
+
+def test_review_with_problems(snap_compare: Snap) -> None:
+    bad = CeremonyPlan.single_group(
+        ("Alice", "Bob"), 3, users=(InitialUser("backup", UserRole.BACKUP, "backup", "Dave"),)
+    )
+    assert snap_compare(One(ReviewScreen(bad, DEVICE, header=HEADER, warning=WARNING)), terminal_size=SIZE)
+
+
+def test_handoff(snap_compare: Snap) -> None:
+    screen = HandoffScreen("Bob", 2, 3, witnesses=("Walter",), header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE)
+
+
+def _pages() -> list[RevealPage]:
+    return [
+        RevealPage(
+            "Share of the UNLOCK passphrase",
+            "set FAKE0SET, generation 1; share 2 of 3; any 2 recover it; check abcd-efgh",
+            Secret(FAKE_SHARE),
+        ),
+        RevealPage(
+            "Passphrase of the user 'backup' (Backup)",
+            "Give it to that user, or keep it as agreed. Type it without the spaces.",
+            Secret(FAKE_PASSPHRASE),
+            passphrase=True,
+        ),
+    ]
+
+
+def test_reveal_share_page(snap_compare: Snap) -> None:
+    screen = RevealScreen("Bob", _pages(), header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE)
+
+
+def test_reveal_passphrase_page(snap_compare: Snap) -> None:
+    async def next_page(pilot: Pilot[Any]) -> None:
+        await pilot.press("right")
+
+    screen = RevealScreen("Bob", _pages(), header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE, run_before=next_page)
+
+
+def _confirm() -> ConfirmScreen:
+    return ConfirmScreen(
+        "Bob",
+        describe_challenge("ADMIN share", (6, 7)),
+        lambda typed: typed.replace(" ", "").upper() == "BBBB2CCCC3",
+        seal=lambda path, secret: path,
+        envelope_path=Path("/media/bob-usb/Bob-FAKE0SET.envelope"),
+        header=HEADER, warning=WARNING,
+    )
+
+
+def _typing(text: str, *then: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        pilot.app.screen.query_one("#answer", Input).value = text
+        await pilot.press("enter", *then)
+        await pilot.pause()
+
+    return run
+
+
+def test_confirm_asking(snap_compare: Snap) -> None:
+    assert snap_compare(One(_confirm()), terminal_size=SIZE)
+
+
+def test_confirm_wrong_answer(snap_compare: Snap) -> None:
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("BBBB2 CCCC4"))
+
+
+def test_confirm_confirmed(snap_compare: Snap) -> None:
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("bbbb2 cccc3"))
+
+
+def test_confirm_seal_form(snap_compare: Snap) -> None:
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("bbbb2 cccc3", "s"))
+
+
+def _progress() -> One:
+    return One(ProvisioningScreen(STEPS, DEVICE, start=None, header=HEADER, warning=WARNING))
+
+
+def _then(act: Callable[[ProvisioningScreen], None]) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, ProvisioningScreen)
+        act(screen)
+        await pilot.pause()
+
+    return run
+
+
+def test_progress_ready(snap_compare: Snap) -> None:
+    assert snap_compare(_progress(), terminal_size=SIZE)
+
+
+def test_progress_running(snap_compare: Snap) -> None:
+    def running(screen: ProvisioningScreen) -> None:
+        screen.show_running()
+        screen.on_provisioning_screen_step_started(ProvisioningScreen.StepStarted(2, 4, STEPS[2]))
+
+    assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(running))
+
+
+REPORT = Path("/home/lead/.local/share/hsmconsole/ceremonies/ceremony-20250101-120000-lab-hsm.md")
+JOURNAL = Path("/home/lead/.local/share/hsmconsole/journal.jsonl")
+
+
+def test_progress_done(snap_compare: Snap) -> None:
+    results = tuple(StepResult(str(i), label, True) for i, label in enumerate(STEPS))
+    outcome = ProvisioningOutcome(results, REPORT, JOURNAL)
+    assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
+
+
+def test_progress_stopped_midway(snap_compare: Snap) -> None:
+    cause = ConnectionFailed("Set backup passphrase: the device did not answer.", "Check the cable.")
+    stopped = ProvisioningStopped(cause, (STEPS[0],), tuple(STEPS[1:]))
+    outcome = ProvisioningOutcome((), REPORT, JOURNAL, stopped)
+    assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
+
+
+def test_abort_confirmation(snap_compare: Snap) -> None:
+    async def press_escape(pilot: Pilot[Any]) -> None:
+        await pilot.press("escape")
+        await pilot.pause()
+
+    screen = HandoffScreen("Bob", 2, 3, header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE, run_before=press_escape)
