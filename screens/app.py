@@ -16,6 +16,7 @@ from hsmconsole.session import DEFAULT_IDLE_TIMEOUT
 from hsmconsole.trust import probe_fingerprint
 from screens.admin_session import AdminSessionScreen
 from screens.base import DeviceContext, Sessions, as_console_error
+from screens.ceremony import CeremonyScreen
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
@@ -27,7 +28,7 @@ ClientFactory = Callable[[Profile], DeviceClient]
 
 def default_flows() -> dict[str, FlowFactory]:
     """Dashboard actions that open a flow screen. The ceremony registers "provision" here."""
-    return {"unlock": QuorumUnlockScreen, "admin": AdminSessionScreen}
+    return {"unlock": QuorumUnlockScreen, "admin": AdminSessionScreen, "provision": CeremonyScreen}
 
 
 class HsmConsoleApp(App[int]):
