@@ -73,7 +73,9 @@ class CeremonyScreen(Screen[bool]):
         self.data_dir = data_dir or default_data_dir()
         self.rng = rng
         self.kdf = kdf
-        self.journal = ctx.journal or Journal(self.data_dir / "journal.jsonl")
+        # Without the app's journal, keep the emulator's history apart from real devices'.
+        own = "emulator-journal.jsonl" if ctx.emulator else "journal.jsonl"
+        self.journal = ctx.journal or Journal(self.data_dir / own)
         self.recorder = CeremonyRecorder(self.journal, journal_device_id(ctx.profile))
         self.ceremony: Ceremony | None = None
         self.touched = False
