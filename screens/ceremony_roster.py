@@ -63,6 +63,7 @@ class RosterScreen(CeremonyStep):
     RosterScreen .row .medium { width: 13; }
     RosterScreen .row .tag { width: auto; padding: 0 1; }
     RosterScreen Checkbox { border: none; height: 1; padding: 0 1; background: $background; }
+    RosterScreen Checkbox:focus { border: none; text-style: bold reverse; }
     RosterScreen #per-secret { height: auto; display: none; }
     RosterScreen #per-secret.-open { display: block; }
     RosterScreen #roster-error { height: auto; }
