@@ -211,6 +211,10 @@ class Ceremony:
         # Public facts about every issued share, kept after the share texts are wiped: the report
         # and the journal need them (set id, index, fingerprint), never the share itself.
         self.issued: list[tuple[str, SecretKind, str, int, int, int, str]] = []
+        # Per secret, the 0-based group positions that differ between its shares. Header groups
+        # (set id, threshold...) are the same in every share of a set, so re-typing them would
+        # prove nothing about having taken this share down: challenges avoid them.
+        self._varying: dict[SecretKind, list[int]] = {}
 
     # --- generation --------------------------------------------------------------------------
     def generate(self) -> None:
@@ -224,6 +228,13 @@ class Ceremony:
             self.share_sets[policy.kind] = split_secret(
                 secret, threshold=policy.threshold, count=policy.count, kind=policy.kind
             )
+            texts = [encode_share(sh) for sh in self.share_sets[policy.kind]]
+            rows = [t.reveal_str().split()[1:] for t in texts]
+            self._varying[policy.kind] = [
+                i for i in range(len(rows[0])) if len({row[i] for row in rows}) > 1
+            ]
+            for t in texts:
+                t.wipe()
         for user in self.plan.users:
             self.user_secrets[user.user_id] = generate_passphrase(label=f"passphrase of {user.user_id}")
         for name in self.plan.custodians:
@@ -276,8 +287,11 @@ class Ceremony:
             turn.state = TurnState.CONFIRMED
             return Challenge(-1, ())
         pos = self._rng(len(turn.shares))
-        ngroups = len(turn.shares[pos].groups)
-        first = self._rng(ngroups - CONFIRM_GROUPS + 1)
+        varying = set(self._varying[turn.shares[pos].kind])
+        starts = [
+            i for i in sorted(varying) if all(i + k in varying for k in range(CONFIRM_GROUPS))
+        ]
+        first = starts[self._rng(len(starts))]
         turn.challenge = Challenge(pos, tuple(range(first + 1, first + 1 + CONFIRM_GROUPS)))
         return turn.challenge
 

@@ -15,7 +15,7 @@ from hsmconsole.journal import Journal
 from hsmconsole.session import DEFAULT_IDLE_TIMEOUT
 from hsmconsole.trust import probe_fingerprint
 from screens.admin_session import AdminSessionScreen
-from screens.base import DeviceContext, Sessions, as_console_error
+from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
 from screens.ceremony import CeremonyScreen
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
@@ -97,6 +97,13 @@ class HsmConsoleApp(App[int]):
             self.context.sessions.close()  # leaving a device forgets its admin passphrase
             self.context = None
         self.show_connections()
+
+    async def action_quit(self) -> None:
+        reason = quit_refusal(self)
+        if reason:
+            self.notify(reason, title="Not quitting", severity="warning", markup=False)
+            return
+        self.exit(0)
 
     def action_help(self) -> None:
         screen = self.screen

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -153,3 +153,17 @@ class CoreScreen(Screen[T]):
         from screens.dialogs import ErrorDialog
 
         self.app.push_screen(ErrorDialog(err))
+
+
+def quit_refusal(app: App[Any]) -> str | None:
+    """Why the app must not quit now, asked of every screen in the stack, or None.
+
+    A ceremony holding secrets must be aborted on purpose (typed confirmation, journal entry), and
+    provisioning must not be cut off midway; such screens define `quit_refusal() -> str | None`.
+    """
+    for screen in reversed(app.screen_stack):
+        refusal = getattr(screen, "quit_refusal", None)
+        reason = refusal() if callable(refusal) else None
+        if isinstance(reason, str) and reason:
+            return reason
+    return None

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerFailed
 
-from hsmconsole.ceremony import Ceremony, CeremonyPlan
+from hsmconsole.ceremony import Ceremony, CeremonyPlan, Phase
 from hsmconsole.ceremony_record import (
     CeremonyRecorder,
     default_envelope_path,
@@ -228,6 +228,15 @@ class CeremonyScreen(Screen[bool]):
         if sealed_to:
             await self._in_thread("Journal", lambda: self.recorder.sealed(ceremony, name, sealed_to))
         ceremony.finish_turn(name)
+
+    def quit_refusal(self) -> str | None:
+        """Why Ctrl+Q must not end the app now (see HsmConsoleApp.action_quit), or None."""
+        phase = self.ceremony.phase if self.ceremony is not None else None
+        if phase is Phase.PROVISIONING:
+            return "Provisioning is running; wait for it to finish before quitting."
+        if phase in (Phase.TURNS, Phase.READY):
+            return "A ceremony is in progress: press Esc and type 'abort' to end it, then quit."
+        return None
 
     def on_unmount(self) -> None:
         if self.ceremony is not None:

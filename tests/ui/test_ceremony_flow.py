@@ -24,7 +24,7 @@ from hsmconsole.journal import Journal, verify_journal
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import SecretKind, combine_shares, decode_share
-from screens.base import DeviceContext, Sessions
+from screens.base import DeviceContext, Sessions, quit_refusal
 from screens.ceremony import CeremonyScreen
 from screens.ceremony_confirm import ConfirmScreen
 from screens.ceremony_handoff import HandoffScreen
@@ -357,6 +357,9 @@ async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
         await start_from_review(pilot, rec)
         await custodian_turn(pilot, rec, "Alice")
         await wait_screen(pilot, HandoffScreen)
+        # Quitting the app now is refused: shares are out, so the abort must be deliberate.
+        reason = quit_refusal(app)
+        assert reason is not None and "abort" in reason
         # Escape asks for a typed confirmation; a wrong word keeps the ceremony going.
         await pilot.press("escape")
         await wait_screen(pilot, TypedConfirm)
@@ -371,6 +374,7 @@ async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.result != "running")
         assert app.result is False
+        assert quit_refusal(app) is None
     assert ctx.client.state() is DeviceState.UNPROVISIONED
     actions = [e.event.action for e in ctx.journal.entries()]  # type: ignore[union-attr]
     assert actions[-1] == "ceremony.aborted"

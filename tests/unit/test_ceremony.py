@@ -18,7 +18,7 @@ from hsmconsole.ceremony import (
 from hsmconsole.ceremony_report import render_report
 from hsmconsole.errors import InputError, StateError
 from hsmconsole.models import UserRole
-from hsmconsole.shares import SecretKind, combine_shares, decode_share
+from hsmconsole.shares import SecretKind, combine_shares, decode_share, encode_share
 
 NAMES = ("Alice", "Bob", "Carol")
 
@@ -112,6 +112,12 @@ def test_challenge_is_random_over_shares_and_groups() -> None:
         ch = c.challenge("Alice")
         picks.add((ch.share_pos, ch.groups))
         assert len(ch.groups) == 2 and ch.groups[1] == ch.groups[0] + 1
+        # Never a group that every share of the set has in common (the header): re-typing those
+        # would not show that this custodian's share was taken down.
+        kind = c.turns[0].shares[ch.share_pos].kind
+        texts = [t.reveal_str().split()[1:] for t in (encode_share(s) for s in c.share_sets[kind])]
+        for g in ch.groups:
+            assert len({row[g - 1] for row in texts}) > 1
     assert len(picks) > 10
 
 
