@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -167,8 +168,13 @@ class EmbeddedEmulator:
             infos = socket.getaddrinfo(self._host, self._port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise EmulatorStartError(f"Unknown host {self._host!r}: cannot listen there.") from exc
-        family, _, _, _, address = infos[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        if not 0 <= self._port <= 65535:
+            # getaddrinfo would silently wrap it (70000 → 4464).
+            raise EmulatorStartError(f"Port {self._port} is not a valid port number (0-65535).")
+        family, _, proto, _, address = infos[0]
+        # With proto 0 asyncio does not set TCP_NODELAY on accepted sockets, and Nagle plus delayed
+        # ACKs then cost about 40 ms per response.
+        sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(address)
@@ -202,9 +208,16 @@ class EmbeddedEmulator:
         if config is None or config.ssl is None or self._tmpdir is None:
             return
         certfile, keyfile = self._write_tls()
-        # The same SSLContext serves every new handshake: loading a new chain into it switches
-        # new connections to the new certificate; established ones keep the old session.
-        config.ssl.load_cert_chain(str(certfile), str(keyfile))
+        # Loading a chain into the live SSLContext would only *add* a certificate when the key type
+        # changes (OpenSSL keeps one per type and keeps preferring the old ECDSA one), so build a
+        # fresh context and hand it to each new handshake; established connections keep theirs.
+        fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        fresh.load_cert_chain(str(certfile), str(keyfile))
+
+        def use_current(sslobj: ssl.SSLObject, _name: str | None, _ctx: ssl.SSLContext) -> None:
+            sslobj.context = fresh
+
+        config.ssl.sni_callback = use_current
 
     def _power_off(self) -> None:
         self._powered_off.set()
