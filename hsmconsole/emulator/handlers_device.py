@@ -211,6 +211,19 @@ async def not_etcd(ctx: Ctx) -> Response:
     raise bad_request(NOT_ETCD)
 
 
+async def cluster_members(ctx: Ctx) -> Response:
+    """The emulator is a cluster of one: itself, a voting member at its own address (issue #2)."""
+    network = await ctx.call(ctx.hsm.get_network)
+    member_id = hashlib.sha256(ctx.hsm.device_id.encode()).hexdigest()[:16]
+    member = {
+        "id": member_id,
+        "name": "default",
+        "urls": [f"https://{network['ipAddress']}:2380"],
+        "learner": False,
+    }
+    return json_response([member])
+
+
 def _restore_auth(state: DeviceState) -> Auth:
     return Auth.USER if state is DeviceState.OPERATIONAL else Auth.PUBLIC
 
@@ -283,7 +296,7 @@ RESOURCES: dict[str, Resource] = {
     "/cluster/members": Resource(
         OPERATIONAL,
         {
-            "GET": Op(not_etcd, authorize=R_ADMIN),
+            "GET": Op(cluster_members, authorize=R_ADMIN),
             "POST": Op(not_etcd, authorize=R_ADMIN, accepts=ACCEPTS_JSON),
         },
     ),
