@@ -593,8 +593,6 @@ def test_config_endpoints(operational: Device) -> None:
 
 
 def test_tls_key_generation_changes_the_served_certificate(operational: Device) -> None:
-    admin = operational.sdk("admin")
-    raw = operational.raw()
     for key_type, length in [(nethsm.TlsKeyType.EC_P384, None), (nethsm.TlsKeyType.RSA, 2048)]:
         before = operational.emulator.fingerprint
         operational.sdk("admin").generate_tls_key(key_type, length)
@@ -607,8 +605,11 @@ def test_tls_key_generation_changes_the_served_certificate(operational: Device) 
             stale.get_state()
         stale.close()
         assert operational.sdk().get_state() is nethsm.State.OPERATIONAL
-    fails(lambda: admin.generate_tls_key(nethsm.TlsKeyType.RSA, 512), "Bad request")
-    raw.close()
+    fresh_admin = operational.sdk("admin")  # pinned to the certificate served now
+    fails(
+        lambda: fresh_admin.generate_tls_key(nethsm.TlsKeyType.RSA, 512),
+        "Length must be between 1024 and 8192.",
+    )
 
 
 # --- §6.8 system ------------------------------------------------------------------------------
@@ -701,3 +702,14 @@ def test_restore_when_operational_replaces_users_and_keys(operational: Device) -
     root = operational.sdk("admin", "adminadmin")
     assert root.list_keys() == ["mykey"]
     assert root.list_users() == ["admin", "backup", "operator"]
+
+
+# --- §6.9 cluster -----------------------------------------------------------------------------
+
+
+def test_cluster_of_one(shared: Device) -> None:
+    admin = shared.sdk("admin")
+    (member,) = admin.list_cluster_members()
+    assert member.learner is False and member.urls == ["https://192.168.1.1:2380"]
+    fails(lambda: admin.add_cluster_member(["https://192.168.1.2:2380"]), "backend is not etcd")
+    fails(shared.sdk("ns1~admin").list_cluster_members, "Access denied")
