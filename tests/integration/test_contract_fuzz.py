@@ -34,10 +34,7 @@ from schemathesis.checks import (
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
-
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / "nethsm-api.yaml"
-if not SPEC.is_file():  # pragma: no cover - the shared folder always sits beside the repository in CI
-    pytest.skip(f"the official spec is not at {SPEC}", allow_module_level=True)
+from tests.paths import SPEC
 
 pytestmark = pytest.mark.slow
 

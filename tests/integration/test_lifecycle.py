@@ -6,7 +6,6 @@ import base64
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import coincurve
 import nethsm
@@ -20,9 +19,9 @@ from nethsm.backup import EncryptedBackup
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.conftest import SdkFactory
+from tests.paths import VECTORS
 
 # The project's shared/ folder sits beside the repository (also in CI).
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "backup-vectors"
 
 UNLOCK = "unlock-passphrase-1"
 ADMIN = "admin-passphrase-1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import nethsm
 import pytest
@@ -19,8 +18,8 @@ from nethsm.backup import EncryptedBackup
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.tls import pin_sdk
 from tests.integration.conftest import RawClient
+from tests.paths import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "backup-vectors"
 UNLOCK = "unlockunlock"
 ADMIN_PW = "adminadmin"
 PASS = {

@@ -6,7 +6,6 @@ import contextlib
 import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -23,12 +22,11 @@ from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm import DeviceState, Hsm, Role
 from hsmconsole.emulator.records import dumps, load_key_record, load_user_record
 from hsmconsole.emulator.store import KVStore, path_sort_key
+from tests.paths import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "backup-vectors"
 BACKUP_PP, UNLOCK_PP = "backupbackup", "unlockunlock"
 WRONG_PASSPHRASE = "Could not decrypt backup-version, authentication failed. Is the passphrase correct?"
 
-pytestmark = pytest.mark.skipif(not (VECTORS / "v1.bin").exists(), reason="backup vectors not present")
 
 
 def _vector(name: str) -> bytes:

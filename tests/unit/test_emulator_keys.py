@@ -6,7 +6,6 @@ import base64
 import hashlib
 import ipaddress
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from hsmconsole.emulator import keys, keys_raw
 from hsmconsole.emulator.errors import ApiError
+from tests.paths import SPEC
 
 EC_TYPES = ["EC_P256", "EC_P384", "EC_P521", "EC_P256K1", "BrainpoolP256", "BrainpoolP384", "BrainpoolP512"]
 EC_CURVES: dict[str, ec.EllipticCurve] = {
@@ -157,7 +157,8 @@ def test_ecdsa_der_over_the_curve_hash(privs: dict[str, Any], kind: str) -> None
 
 @pytest.mark.parametrize("length", [0, 1, 32, 33, 200])
 def test_bip340_verifies_with_the_x_only_public_key(privs: dict[str, Any], length: int) -> None:
-    coincurve = pytest.importorskip("coincurve")
+    import coincurve  # a runtime dependency of the emulator (BIP340)
+
     message = bytes((i * 7) % 256 for i in range(length))
     signature = keys.sign(privs["EC_P256K1"], ["BIP340_Signature"], "BIP340", message)
     assert len(signature) == 64
@@ -652,11 +653,9 @@ def test_csr_only_ever_400(privs: dict[str, Any], kind: str, dn: Any) -> None:
 
 def test_mechanisms_and_types_match_the_spec() -> None:
     """MECHANISM_ORDER is the spec's KeyMechanism enum in order; KEY_TYPES is KeyType plus EC_P224."""
-    yaml = pytest.importorskip("yaml")
-    spec_path = Path(__file__).resolve().parents[3] / "shared" / "reference" / "nethsm-api.yaml"
-    if not spec_path.exists():
-        pytest.skip("shared/reference/nethsm-api.yaml is not beside the repository")
-    schemas = yaml.safe_load(spec_path.read_text())["components"]["schemas"]
+    import yaml  # comes with the test extras (schemathesis)
+
+    schemas = yaml.safe_load(SPEC.read_text())["components"]["schemas"]
     assert list(keys.MECHANISM_ORDER) == schemas["KeyMechanism"]["enum"]
     assert [t for t in keys.KEY_TYPES if t != "EC_P224"] == schemas["KeyType"]["enum"]
     assert list(keys.TLS_KEY_TYPES) == schemas["TlsKeyType"]["enum"]
