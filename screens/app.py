@@ -66,6 +66,7 @@ class HsmConsoleApp(App[int]):
         self.idle_timeout = idle_timeout
         self.flows = default_flows() if flows is None else flows
         self.context: DeviceContext | None = None
+        self._keyring_notice_given = False
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark"  # the terminal's own 16 colours: readable on a Linux console
@@ -91,6 +92,10 @@ class HsmConsoleApp(App[int]):
             profile, client, self.vault, self.journal, is_emulator, Sessions(idle_timeout=self.idle_timeout)
         )
         self.push_screen(DashboardScreen(self.context, self.flows), self._dashboard_closed)
+        if not self.vault.available and not self._keyring_notice_given:
+            # Rescue systems have no desktop keyring: say once how passphrases are handled instead.
+            self._keyring_notice_given = True
+            self.notify(self.vault.description.capitalize() + ".", title="Passphrases", timeout=8)
 
     def _dashboard_closed(self, result: str | None) -> None:
         if self.context is not None:
