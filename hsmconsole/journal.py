@@ -340,3 +340,26 @@ class Journal:
                 "Run `hsmconsole journal verify` on it before recording anything else.",
             )
         return entry
+
+
+def record(
+    journal: Journal | None,
+    action: str,
+    outcome: Outcome,
+    *,
+    actor: str,
+    device_id: str = "",
+    set_ids: tuple[str, ...] = (),
+    share_fingerprints: tuple[str, ...] = (),
+    detail: str = "",
+) -> None:
+    """Append one event if there is a journal (the built-in emulator runs without one)."""
+    if journal is None:
+        return
+    journal.append(
+        JournalEvent(
+            actor=actor, action=action, outcome=outcome, device_id=device_id, set_ids=set_ids,
+            share_fingerprints=share_fingerprints, detail=detail,
+        )
+    )
+

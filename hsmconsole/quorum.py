@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from hsmconsole.client import DeviceClient
 from hsmconsole.errors import HsmConsoleError, InputError
-from hsmconsole.journal import Journal, JournalEvent, Outcome
+from hsmconsole.journal import Journal, Outcome, record
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import (
     SecretKind,
@@ -185,18 +185,9 @@ def _journal(
     prints: tuple[str, ...],
     detail: str,
 ) -> None:
-    if journal is None:
-        return
-    journal.append(
-        JournalEvent(
-            actor="quorum",
-            action=action,
-            outcome=outcome,
-            device_id=client.profile.name,
-            set_ids=(meta.set_id,) if meta else (),
-            share_fingerprints=prints,
-            detail=detail,
-        )
+    record(
+        journal, action, outcome, actor="quorum", device_id=client.profile.name,
+        set_ids=(meta.set_id,) if meta else (), share_fingerprints=prints, detail=detail,
     )
 
 

@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 
 from hsmconsole.client import Credentials, DeviceClient
-from hsmconsole.errors import StateError
+from hsmconsole.errors import HsmConsoleError, StateError
+from hsmconsole.journal import Journal, Outcome, record
 from hsmconsole.quorum import ShareCollector
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds: long enough for one task, short enough to not be left open
@@ -78,11 +79,15 @@ def open_admin_session(
     user_id: str = "admin",
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
+    journal: Journal | None = None,
 ) -> AdminSession:
     """Rebuild the admin passphrase from a quorum of admin shares and check it with the device."""
+    meta = collector.set
+    prints = tuple(s.fingerprint for s in collector.shares)
     secret = collector.combine()
     return start_session(
-        client, Credentials(user_id, secret), idle_timeout=idle_timeout, clock=clock
+        client, Credentials(user_id, secret), idle_timeout=idle_timeout, clock=clock,
+        journal=journal, set_ids=(meta.set_id,) if meta else (), share_fingerprints=prints,
     )
 
 
@@ -92,11 +97,43 @@ def start_session(
     *,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
+    journal: Journal | None = None,
+    set_ids: tuple[str, ...] = (),
+    share_fingerprints: tuple[str, ...] = (),
 ) -> AdminSession:
     """Check the credentials with one harmless read, then hold them; wiped if the device refuses."""
+    how = "quorum of admin shares" if share_fingerprints else "typed passphrase"
     try:
         client.check_admin(credentials)
+    except HsmConsoleError as exc:
+        credentials.passphrase.wipe()
+        record(
+            journal, "admin.session.open", Outcome.FAILED, actor=credentials.user_id,
+            device_id=client.profile.name, set_ids=set_ids,
+            share_fingerprints=share_fingerprints, detail=f"{how}: {exc.kind.value}",
+        )
+        raise
     except BaseException:
         credentials.passphrase.wipe()
         raise
+    record(
+        journal, "admin.session.open", Outcome.OK, actor=credentials.user_id,
+        device_id=client.profile.name, set_ids=set_ids, share_fingerprints=share_fingerprints,
+        detail=how,
+    )
     return AdminSession(credentials, idle_timeout=idle_timeout, clock=clock)
+
+
+def lock_device(client: DeviceClient, session: AdminSession, journal: Journal | None = None) -> None:
+    """Lock with the session's credentials, journal it, and close the session (walking away)."""
+    creds = session.credentials()
+    try:
+        client.lock(creds)
+    except HsmConsoleError as exc:
+        record(
+            journal, "lock", Outcome.FAILED, actor=session.user_id, device_id=client.profile.name,
+            detail=exc.kind.value,
+        )
+        raise
+    record(journal, "lock", Outcome.OK, actor=session.user_id, device_id=client.profile.name)
+    session.wipe()

@@ -36,7 +36,8 @@ class AdminSessionScreen(QuorumScreen):
     def finish_call(self) -> Callable[[], Any]:
         collector, client = self.collector, self.ctx.client
         timeout = self.ctx.sessions.idle_timeout
-        return lambda: open_admin_session(collector, client, idle_timeout=timeout)
+        journal = self.ctx.journal
+        return lambda: open_admin_session(collector, client, idle_timeout=timeout, journal=journal)
 
     def finished(self, result: Any) -> None:
         assert isinstance(result, AdminSession)
@@ -57,7 +58,7 @@ class AdminSessionScreen(QuorumScreen):
         client, timeout = self.ctx.client, self.ctx.sessions.idle_timeout
         self.run_core(
             "Check administrator passphrase",
-            lambda: start_session(client, creds, idle_timeout=timeout),
+            lambda: start_session(client, creds, idle_timeout=timeout, journal=self.ctx.journal),
             self.finished,
             mutation=True,
         )

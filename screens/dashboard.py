@@ -12,9 +12,8 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hsmconsole.client import DeviceClient
-from hsmconsole.errors import HsmConsoleError
 from hsmconsole.models import Action, DeviceState, DeviceStatus, actions_for
-from hsmconsole.session import AdminSession
+from hsmconsole.session import AdminSession, lock_device
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
 
@@ -201,13 +200,8 @@ class DashboardScreen(CoreScreen[str]):
         session = self.ctx.sessions.admin
         if not ok or session is None:
             return
-        try:
-            creds = session.credentials()
-        except HsmConsoleError as err:
-            self.show_error(err)
-            return
-        client = self.client
-        self.run_core("Lock", lambda: client.lock(creds), self._locked, mutation=True)
+        client, journal = self.client, self.ctx.journal
+        self.run_core("Lock", lambda: lock_device(client, session, journal), self._locked, mutation=True)
 
     def _locked(self, _: None) -> None:
         # Locking means walking away from the device: do not leave the admin passphrase behind.
