@@ -144,3 +144,25 @@ async def test_admin_session_from_shares_then_typed_lock(locked: LockedDevice, s
         assert dash.ctx.sessions.admin is None  # locking closes the session
     assert locked.client().state() is DeviceState.LOCKED
     assert clients[0].calls == ["check_admin"]
+
+
+async def test_idle_admin_session_is_forgotten(locked: LockedDevice, store: ProfileStore) -> None:
+    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
+    app = HsmConsoleApp(store=store, profile=locked.profile, emulator=True, idle_timeout=1.5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        await _enter(pilot, locked.admin_shares[0])
+        await _enter(pilot, locked.admin_shares[1])
+        await pilot.press("enter")
+        await settle(pilot)
+        dash = pilot.app.screen
+        assert isinstance(dash, DashboardScreen)
+        session = dash.ctx.sessions.admin
+        assert session is not None and session.open
+        # Nothing uses the session for longer than the timeout: the dashboard's watch forgets it.
+        await pilot.pause(3.0)
+        assert dash.ctx.sessions.admin is None or not dash.ctx.sessions.admin.open
+        assert not session.open
+        assert any("forgotten" in n.message for n in app._notifications)
