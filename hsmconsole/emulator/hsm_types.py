@@ -1,0 +1,50 @@
+"""Types and helpers the device model shares with its parts and the HTTP layer: states, roles, users."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from hsmconsole.emulator.errors import ApiError
+
+__all__ = ["STORES", "UNAVAILABLE", "DeviceState", "Role", "UserRecord", "corrupt", "key_path"]
+
+UNAVAILABLE = "Service not available"
+# (path prefix, store name): the stores sealed with keys derived from the domain key.
+STORES = (("/authentication/", "auth_store"), ("/key/", "key_store"), ("/namespace/", "namespace_store"))
+
+
+class DeviceState(enum.Enum):
+    UNPROVISIONED = "Unprovisioned"
+    LOCKED = "Locked"
+    OPERATIONAL = "Operational"
+    FAILED = "Failed"
+
+
+class Role(enum.Enum):
+    ADMINISTRATOR = "Administrator"
+    OPERATOR = "Operator"
+    METRICS = "Metrics"
+    BACKUP = "Backup"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    user_id: str  # "id" or "ns~id"
+    real_name: str
+    role: Role
+    tags: tuple[str, ...]
+
+    @property
+    def namespace(self) -> str:
+        """ "" for root users, else the part before the first "~"."""
+        return self.user_id.split("~", 1)[0] if "~" in self.user_id else ""
+
+
+def corrupt(what: str) -> ApiError:
+    # The device answers 500 for store inconsistencies; `what` names a path, never a value.
+    return ApiError(500, f"Corrupted database: {what}")
+
+
+def key_path(namespace: str, key_id: str) -> str:
+    return f"/key/{key_id}" if not namespace else f"/key/.{namespace}/{key_id}"
