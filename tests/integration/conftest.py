@@ -15,6 +15,9 @@ import urllib3
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.tls import pin_sdk
 
+# The shared helpers assert too: give their failures pytest's detailed messages.
+pytest.register_assert_rewrite("tests.integration.helpers")
+
 UNLOCK_PASSPHRASE = "unlockunlock"
 ADMIN_USER = "admin"
 ADMIN_PASSPHRASE = "adminadmin"

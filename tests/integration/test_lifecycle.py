@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import coincurve
 import nethsm
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -19,6 +17,7 @@ from nethsm.backup import EncryptedBackup
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.conftest import SdkFactory
+from tests.integration.helpers import b64, fails, public_key
 from tests.paths import VECTORS
 
 # The project's shared/ folder sits beside the repository (also in CI).
@@ -53,14 +52,6 @@ ECDSA_TYPES: dict[nethsm.KeyType, hashes.HashAlgorithm] = {
     T.BRAINPOOL_P384: hashes.SHA384(),
     T.BRAINPOOL_P512: hashes.SHA512(),
 }
-
-
-def b64(data: bytes) -> nethsm.Base64:
-    return nethsm.Base64.encode(data)
-
-
-def public_key(client: nethsm.NetHSM, key_id: str) -> object:
-    return serialization.load_pem_public_key(client.get_key_public_key(key_id).encode())
 
 
 def check_signatures(
@@ -121,15 +112,6 @@ def check_aes(operator: nethsm.NetHSM, key_id: str, key: bytes) -> None:
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv2)).encryptor()
     ciphertext = encryptor.update(plaintext) + encryptor.finalize()
     assert operator.decrypt(key_id, b64(ciphertext), D.AES_CBC, iv=b64(iv2)).decode() == plaintext
-
-
-def expect_error(call: Callable[[], object], *fragments: str) -> str:
-    with pytest.raises(nethsm.NetHSMError) as info:
-        call()
-    text = str(info.value)
-    for fragment in fragments:
-        assert fragment in text, text
-    return text
 
 
 def now() -> datetime:
@@ -209,13 +191,13 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
     assert admin2.list_users() == ["admin", "admin2", "backup", "metrics", "operator"]
     assert "uptime" in metrics.get_metrics()
     assert len(operator.get_random_data(32).decode()) == 32
-    expect_error(lambda: admin.get_random_data(8), "Operator")
-    expect_error(backup_user.list_users, "Administrator")
+    fails(lambda: admin.get_random_data(8), "Operator")
+    fails(backup_user.list_users, "Administrator")
 
     # --- a namespace administrator and its keys ---------------------------------------
     admin.add_user("Acme admin", nethsm.Role.ADMINISTRATOR, PASS["acme~admin"], "admin", "acme")
     acme_admin = login("acme~admin")
-    expect_error(acme_admin.list_keys, "Access denied")  # namespace not created yet
+    fails(acme_admin.list_keys, "Access denied")  # namespace not created yet
     admin.add_namespace("acme")
     assert admin.list_namespaces() == ["acme"]
     acme_admin.add_user("Acme operator", nethsm.Role.OPERATOR, PASS["acme~op"], "op", "acme")
@@ -228,9 +210,9 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
     assert acme_admin.list_users() == ["acme~admin", "acme~op"]
     # The root administrator cannot see the namespace's keys.
     assert admin.list_keys() == []
-    expect_error(lambda: admin.get_key("signer"), "not found")
+    fails(lambda: admin.get_key("signer"), "not found")
     # And loses write power over the namespace's users once the namespace exists.
-    expect_error(lambda: admin.delete_user("acme~op"), "Access denied")
+    fails(lambda: admin.delete_user("acme~op"), "Access denied")
 
     # --- keys of every type ---------------------------------------------------------
     for key_id, (key_type, mechanisms, length) in GENERATED.items():
@@ -247,7 +229,7 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
         assert key.type is key_type and set(key.mechanisms) == set(mechanisms)
     assert admin.get_key("aes").public_key is None
     exercise_keys(operator, admin)
-    expect_error(lambda: admin.sign("ed", b64(b"x"), S.EDDSA), "Operator")
+    fails(lambda: admin.sign("ed", b64(b"x"), S.EDDSA), "Operator")
     root_keys = admin.list_keys()
     assert root_keys == sorted([*GENERATED, "aes", "aes-gen"])
     publics = {k: admin.get_key_public_key(k) for k in GENERATED}
@@ -255,8 +237,8 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
     # --- lock and unlock --------------------------------------------------------------
     admin.lock()
     assert anon.get_state() is nethsm.State.LOCKED
-    expect_error(lambda: operator.sign("ed", b64(b"x"), S.EDDSA), "Precondition failed")
-    expect_error(lambda: anon.unlock("not-the-unlock-passphrase"))
+    fails(lambda: operator.sign("ed", b64(b"x"), S.EDDSA), "Precondition failed")
+    fails(lambda: anon.unlock("not-the-unlock-passphrase"))
     # The device rate-limits unlock for a second after a failure (§3).
     deadline = datetime.now(UTC).timestamp() + 5
     while True:
@@ -269,7 +251,7 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
     check_signatures(operator, admin, "ed", T.CURVE25519)
 
     # --- backup -----------------------------------------------------------------------
-    expect_error(backup_user.backup, "backup passphrase is not set")
+    fails(backup_user.backup, "backup passphrase is not set")
     admin.set_backup_passphrase(BACKUP_PASS)
     blob = backup_user.backup()
     records = EncryptedBackup.parse(blob).decrypt(BACKUP_PASS)

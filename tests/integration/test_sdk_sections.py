@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import nethsm
@@ -18,6 +18,7 @@ from nethsm.backup import EncryptedBackup
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.tls import pin_sdk
 from tests.integration.conftest import RawClient
+from tests.integration.helpers import b64, fails, public_key
 from tests.paths import VECTORS
 
 UNLOCK = "unlockunlock"
@@ -34,20 +35,6 @@ PASS = {
 }
 K = nethsm.KeyMechanism
 T = nethsm.KeyType
-
-
-def b64(data: bytes) -> nethsm.Base64:
-    return nethsm.Base64.encode(data)
-
-
-def fails(call: Callable[[], object], *fragments: str) -> str:
-    """The SDK call raises NetHSMError whose text holds every fragment (status words or device message)."""
-    with pytest.raises(nethsm.NetHSMError) as info:
-        call()
-    text = str(info.value)
-    for fragment in fragments:
-        assert fragment in text, text
-    return text
 
 
 class Device:
@@ -261,7 +248,7 @@ def test_namespace_lifecycle_and_visibility(shared: Device) -> None:
     assert len(ns1_op.get_random_data(4).decode()) == 4
     digest = b"\x01" * 32
     der = ns1_op.sign("same-id", b64(digest), nethsm.SignMode.ECDSA).decode()
-    pub = serialization.load_pem_public_key(ns1.get_key_public_key("same-id").encode())
+    pub = public_key(ns1, "same-id")
     assert isinstance(pub, ec.EllipticCurvePublicKey)
     pub.verify(der, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
     # Deleting a namespace removes its keys; its users remain, powerless, and R-Admin may delete them.
@@ -488,7 +475,7 @@ def test_key_tag_restrictions_with_operator_tags(shared: Device) -> None:
     assert "untagged" in listed and "tagged" not in listed
     admin.add_operator_tag("op", "berlin")
     signature = op.sign("tagged", b64(b"m"), nethsm.SignMode.EDDSA).decode()
-    pub = serialization.load_pem_public_key(op.get_key_public_key("tagged").encode())
+    pub = public_key(op, "tagged")
     assert isinstance(pub, ed25519.Ed25519PublicKey)
     pub.verify(signature, b"m")
     assert "tagged" in op.list_keys(filter="x")
@@ -503,7 +490,7 @@ def test_key_tag_restrictions_with_operator_tags(shared: Device) -> None:
 def test_crypto_modes_and_mechanism_checks(shared: Device) -> None:
     admin, op = shared.sdk("admin"), shared.sdk("op")
     admin.generate_key(T.RSA, [K.RSA_SIGNATURE_PSS_SHA512, K.RSA_DECRYPTION_OAEP_SHA1], 2048, "rsa-modes")
-    pub = serialization.load_pem_public_key(admin.get_key_public_key("rsa-modes").encode())
+    pub = public_key(admin, "rsa-modes")
     assert isinstance(pub, rsa.RSAPublicKey)
     digest = hashes.Hash(hashes.SHA512())
     digest.update(b"message")
@@ -675,7 +662,7 @@ def test_restore_real_device_backup_when_unprovisioned(fresh: Device, vector: st
     anon.unlock("unlockunlock")
     operator = fresh.sdk("operator", "operatoroperator")
     signature = operator.sign("mykey", b64(b"hello"), nethsm.SignMode.EDDSA).decode()
-    pub = serialization.load_pem_public_key(operator.get_key_public_key("mykey").encode())
+    pub = public_key(operator, "mykey")
     assert isinstance(pub, ed25519.Ed25519PublicKey)
     pub.verify(signature, b"hello")
     assert fresh.sdk("admin", "adminadmin").list_users() == ["admin", "backup", "operator"]
