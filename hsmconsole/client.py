@@ -136,13 +136,24 @@ class DeviceClient:
             client.close()
             del auth
 
-    def _call(self, action: str, creds: Credentials | None, fn: Callable[[nethsm.NetHSM], T]) -> T:
+    def _call(
+        self,
+        action: str,
+        creds: Credentials | None,
+        fn: Callable[[nethsm.NetHSM], T],
+        meaning: dict[int, HsmConsoleError] | None = None,
+    ) -> T:
+        """Run one SDK call. `meaning` gives statuses whose sense is known for this call (a 403
+        from a passphrase change means "wrong current passphrase", not "wrong role")."""
         try:
             with self._sdk(creds) as sdk:
                 return fn(sdk)
         except HsmConsoleError:
             raise
         except Exception as exc:
+            status = _status_of(exc) if isinstance(exc, nethsm.NetHSMError) else None
+            if meaning and status in meaning:
+                raise meaning[status] from None
             raise map_sdk_error(exc, action) from None
 
     # --- reads ---------------------------------------------------------------------------------
@@ -209,10 +220,17 @@ class DeviceClient:
         self, admin: Credentials, new: Secret, current: Secret | None = None
     ) -> None:
         cur = current.reveal_str() if current is not None else ""
+        wrong_current = AuthError(
+            "Set backup passphrase: the device refused the current backup passphrase."
+            if current is not None
+            else "Set backup passphrase: the device already has a backup passphrase.",
+            "Changing it needs the current one (credential rotation); nothing was changed.",
+        )
         self._call(
             "Set backup passphrase",
             admin,
             lambda s: s.set_backup_passphrase(new.reveal_str(), current_passphrase=cur),
+            {403: wrong_current},
         )
 
     def set_unlock_passphrase(self, admin: Credentials, new: Secret, current: Secret) -> None:
@@ -220,6 +238,10 @@ class DeviceClient:
             "Change unlock passphrase",
             admin,
             lambda s: s.set_unlock_passphrase(new.reveal_str(), current.reveal_str()),
+            {403: AuthError(
+                "Change unlock passphrase: the device refused the current unlock passphrase.",
+                "Nothing was changed. Rebuild the current passphrase from its shares and retry.",
+            )},
         )
 
     def set_admin_passphrase(self, admin: Credentials, new: Secret) -> None:

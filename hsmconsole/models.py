@@ -85,5 +85,11 @@ def actions_for(state: DeviceState, *, admin_session: bool) -> tuple[Action, ...
             oper and not admin_session,
             "" if oper and not admin_session else ("already open" if admin_session else need_oper),
         ),
+        Action(
+            "backup-passphrase",
+            "Set backup passphrase from shares",
+            oper and admin_session,
+            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
         Action("refresh", "Refresh status", True),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hsmconsole.client import DeviceClient
+from hsmconsole.client import Credentials, DeviceClient
 from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.journal import Journal, Outcome, record
 from hsmconsole.secrets import Secret
@@ -176,6 +176,30 @@ def unlock_by_quorum(
     _journal(journal, client, "unlock", Outcome.OK, meta, prints, "quorum unlock")
 
 
+def set_backup_passphrase_by_quorum(
+    collector: ShareCollector,
+    client: DeviceClient,
+    admin: Credentials,
+    journal: Journal | None = None,
+) -> None:
+    """Rebuild the backup passphrase from its shares and set it on a device that has none yet.
+
+    This finishes a ceremony that stopped after provisioning. A device that already has a backup
+    passphrase refuses (it needs the current one): that is rotation, not this.
+    """
+    meta = collector.set
+    prints = tuple(s.fingerprint for s in collector.shares)
+    secret = collector.combine()
+    try:
+        client.set_backup_passphrase(admin, secret)
+    except HsmConsoleError as exc:
+        _journal(journal, client, "backup-passphrase.set", Outcome.FAILED, meta, prints, exc.kind.value)
+        raise
+    finally:
+        secret.wipe()
+    _journal(journal, client, "backup-passphrase.set", Outcome.OK, meta, prints, "from shares")
+
+
 def _journal(
     journal: Journal | None,
     client: DeviceClient,
@@ -191,4 +215,4 @@ def _journal(
     )
 
 
-__all__ = ["Progress", "ShareCollector", "unlock_by_quorum"]
+__all__ = ["Progress", "ShareCollector", "set_backup_passphrase_by_quorum", "unlock_by_quorum"]

@@ -15,6 +15,7 @@ from hsmconsole.journal import Journal
 from hsmconsole.session import DEFAULT_IDLE_TIMEOUT
 from hsmconsole.trust import probe_fingerprint
 from screens.admin_session import AdminSessionScreen
+from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
 from screens.ceremony import CeremonyScreen
 from screens.connect import ConnectScreen
@@ -28,7 +29,12 @@ ClientFactory = Callable[[Profile], DeviceClient]
 
 def default_flows() -> dict[str, FlowFactory]:
     """Dashboard actions that open a flow screen. The ceremony registers "provision" here."""
-    return {"unlock": QuorumUnlockScreen, "admin": AdminSessionScreen, "provision": CeremonyScreen}
+    return {
+        "unlock": QuorumUnlockScreen,
+        "admin": AdminSessionScreen,
+        "provision": CeremonyScreen,
+        "backup-passphrase": BackupPassphraseScreen,
+    }
 
 
 class HsmConsoleApp(App[int]):
@@ -54,6 +60,7 @@ class HsmConsoleApp(App[int]):
         probe: Callable[[str], str] = probe_fingerprint,
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         flows: dict[str, FlowFactory] | None = None,
+        keyring_notice: bool = True,
     ) -> None:
         super().__init__()
         self.store = store
@@ -66,7 +73,9 @@ class HsmConsoleApp(App[int]):
         self.idle_timeout = idle_timeout
         self.flows = default_flows() if flows is None else flows
         self.context: DeviceContext | None = None
-        self._keyring_notice_given = False
+        # Said once per run when there is no OS keyring (snapshot tests switch it off: a toast
+        # over every screen would hide what the snapshot is about).
+        self._keyring_notice_given = not keyring_notice
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark"  # the terminal's own 16 colours: readable on a Linux console

@@ -60,7 +60,9 @@ def _app(tmp_path: Path, profile: Profile | None = None, state: DeviceState = De
     class Client(FakeClient):
         state_shown = state
 
-    return HsmConsoleApp(store=store, client_factory=Client, profile=profile, probe=lambda host: FP)
+    return HsmConsoleApp(
+        store=store, client_factory=Client, profile=profile, probe=lambda host: FP, keyring_notice=False
+    )
 
 
 PINNED = Profile("lab-hsm", HOST, fingerprint=FP)

@@ -49,6 +49,12 @@ class RecordingClient(DeviceClient):
         self.calls.append("check_admin")
         super().check_admin(admin)
 
+    def set_backup_passphrase(
+        self, admin: Credentials, new: Secret, current: Secret | None = None
+    ) -> None:
+        self.calls.append("set_backup_passphrase")
+        super().set_backup_passphrase(admin, new, current)
+
 
 @pytest.fixture
 def emulator() -> Iterator[EmbeddedEmulator]:

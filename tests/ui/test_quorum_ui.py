@@ -6,15 +6,17 @@ from dataclasses import replace
 
 from textual.widgets import Input, Static
 
+from hsmconsole.client import Credentials
 from hsmconsole.config import ProfileStore
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import decode_share, encode_share, split_secret
+from hsmconsole.shares import SecretKind, decode_share, encode_share, split_secret
 from screens.app import HsmConsoleApp
+from screens.backup_passphrase import BackupPassphraseScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs import ErrorDialog
 from screens.quorum_unlock import QuorumUnlockScreen
-from tests.ui.conftest import LockedDevice, RecordingClient, settle
+from tests.ui.conftest import ADMIN, LockedDevice, RecordingClient, settle
 
 
 def _app(device: LockedDevice, store: ProfileStore, clients: list[RecordingClient]) -> HsmConsoleApp:
@@ -166,3 +168,47 @@ async def test_idle_admin_session_is_forgotten(locked: LockedDevice, store: Prof
         assert dash.ctx.sessions.admin is None or not dash.ctx.sessions.admin.open
         assert not session.open
         assert any("forgotten" in n.message for n in app._notifications)
+
+
+async def test_backup_passphrase_from_shares_finishes_a_stopped_ceremony(
+    locked: LockedDevice, store: ProfileStore
+) -> None:
+    # A ceremony that stopped right after provisioning: no backup passphrase on the device yet.
+    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
+    backup = "backup-passphrase-from-a-ceremony"
+    backup_shares = [
+        encode_share(s).reveal_str()
+        for s in split_secret(Secret(backup), threshold=2, count=3, kind=SecretKind.BACKUP)
+    ]
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dash = pilot.app.screen
+        assert isinstance(dash, DashboardScreen)
+        # Without an admin session the action is dimmed, and says why.
+        dash.run_action_id("backup-passphrase")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, DashboardScreen)
+        assert any("needs an admin session" in n.message for n in app._notifications)
+        await pilot.press("a")
+        await pilot.pause()
+        await _enter(pilot, locked.admin_shares[0])
+        await _enter(pilot, locked.admin_shares[1])
+        await pilot.press("enter")
+        await settle(pilot)
+        dash.run_action_id("backup-passphrase")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, BackupPassphraseScreen)
+        # An unlock share is refused here before anything is sent.
+        await _enter(pilot, locked.unlock_shares[0])
+        assert "Refused" in _error_text(pilot)
+        await _enter(pilot, backup_shares[2])
+        await _enter(pilot, backup_shares[0])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, DashboardScreen)
+    assert clients[0].calls.count("set_backup_passphrase") == 1
+    # The device now has exactly that backup passphrase: changing it with it as current works.
+    admin = Credentials("admin", Secret(ADMIN))
+    locked.client().set_backup_passphrase(admin, Secret("another-backup-pp"), Secret(backup))
