@@ -39,11 +39,11 @@ def stopped_advice(done: Sequence[str]) -> str:
             "The first step failed; if the connection dropped, the device may still have taken it. "
             "Refresh the dashboard: if the device is Unprovisioned, destroy the paper shares and "
             "hold a new ceremony; if it is Locked or Operational, keep every share and follow "
-            "docs/ceremony.md, 'If provisioning stops midway'."
+            "docs/ceremony.md, 'If something fails midway'."
         )
     return (
         "The device holds the passphrases whose shares you were given: keep every share. "
-        "Do the remaining steps as docs/ceremony.md, 'If provisioning stops midway', says."
+        "Do the remaining steps as docs/ceremony.md, 'If something fails midway', says."
     )
 
 
