@@ -1,10 +1,11 @@
 """Built-in emulator of the NetHSM REST API v1, faithful to the device down to its store and backup format.
 
-Layers (each module has one job):
-  store.py    the device's key-value store (in memory or a state directory), persisted atomically
-  hsm.py      the device model: states, users, namespaces, keys, config, backup/restore (hsm.ml)
-  keys.py     key cryptography: generate/import/public/CSR/sign/decrypt/encrypt as the device does it
-  app.py      the Starlette ASGI app: routing, order of checks, auth, rate limits, JSON schemas
-  server.py   TLS certificate handling and the uvicorn server (standalone or embedded in a thread)
-  cli.py      `hsmconsole emulator` subcommand
+Layers (each module's first line says its job):
+  HTTP       app.py (routing, order of checks) → handlers_*.py → ratelimit.py, multipart.py
+  device     hsm.py (state machine, one lock) → hsm_users/keys/config/sealed/backup.py, hsm_types.py
+  storage    store.py (KV + hardware identity), configstore.py, devconfig.py, devcrypto.py, records.py,
+             backupfmt.py, restore.py, sysupdate.py
+  keys       keys.py (API), keys_raw.py (what `cryptography` lacks), keys_x509.py (CSRs, certificates)
+  running    server.py (uvicorn in a thread with the device's TLS key), cli.py (`hsmconsole emulator`)
+See docs/emulator.md.
 """
