@@ -246,8 +246,11 @@ async def test_full_two_of_three_ceremony_then_lock_and_quorum_unlock(
         assert progress.state is RunState.DONE, screen_text(app)
         outcome = progress.outcome
         assert outcome is not None and outcome.ok
-        text = screen_text(app)
-        assert "Operational" in text and str(outcome.report_path.name) in text.replace("\n", "")
+        # The state flips before the next frame is drawn: wait for what a person would read.
+        name = outcome.report_path.name
+        await wait_for(
+            pilot, lambda: "Operational" in (t := screen_text(app)) and name in re.sub(r"\s", "", t)
+        )
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.result != "running")
         assert app.result is True
@@ -419,7 +422,9 @@ async def test_device_provisioned_by_someone_else_during_the_turns_is_refused_an
         ctx.client.provision(Secret("unlockunlock"), Secret("adminadmin"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: progress.state is RunState.REFUSED)
-        assert "Nothing was sent" in screen_text(app) and "not Unprovisioned" in screen_text(app)
+        await wait_for(
+            pilot, lambda: "Nothing was sent" in (t := screen_text(app)) and "not Unprovisioned" in t
+        )
         await pilot.press("escape")
         await wait_screen(pilot, TypedConfirm)
         await type_text(pilot, "abort")
