@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -265,67 +266,77 @@ async def delete_key(ctx: Ctx) -> Response:
 
 
 async def move_key(ctx: Ctx) -> Response:
-    key_id, record = await _record(ctx)
+    key_id, _ = await _record(ctx)
     body = strict(ctx.json_body("move_req"), "move_req", {"newId": F.STR})
     new_id = body["newId"]
     if not new_id:
         raise bad_request("JSON field newId is empty.")
     valid_id(new_id)
-    if await ctx.call(ctx.hsm.get_key, ctx.caller_ns, new_id) is not None:
-        raise ApiError(409, f"Key '{new_id}' already exists")
-    await ctx.call(ctx.hsm.put_key, ctx.caller_ns, new_id, record, create=True)
-    await ctx.call(ctx.hsm.delete_key, ctx.caller_ns, key_id)
+    await ctx.call(ctx.hsm.move_key, ctx.caller_ns, key_id, new_id)
     return json_response({"id": new_id})
 
 
 # --- metadata: label, tags, certificate ------------------------------------------------------
+# Each change is one Hsm.update_key call: the record is read and written under the device lock, so
+# concurrent changes are not lost and a key deleted meanwhile is not written back (404).
+
+Change = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
-async def _replace(ctx: Ctx, key_id: str, record: dict[str, Any]) -> None:
-    await ctx.call(ctx.hsm.put_key, ctx.caller_ns, key_id, record, create=False)
+async def _update(ctx: Ctx, change: Change, *, missing: str | None = None) -> bool:
+    key_id = valid_id(ctx.params["id"])
+    return await ctx.call(ctx.hsm.update_key, ctx.caller_ns, key_id, change, missing=missing)
+
+
+def _without_label(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "label"}
 
 
 async def put_label(ctx: Ctx) -> Response:
-    key_id, record = await _record(ctx, message="key not found")
+    await _record(ctx, message="key not found")  # the device looks the key up before reading the body
     body = strict(ctx.json_body("label_req"), "label_req", {"label": F.STR})
     label = valid_label(body["label"])
-    if record.get("label", "") == label:
-        return not_modified()
-    record = {k: v for k, v in record.items() if k != "label"}
-    if label:
-        record["label"] = label
-    await _replace(ctx, key_id, record)
-    return no_content()
+
+    def change(record: dict[str, Any]) -> dict[str, Any] | None:
+        if record.get("label", "") == label:
+            return None
+        return {**_without_label(record), "label": label} if label else _without_label(record)
+
+    changed = await _update(ctx, change, missing="key not found")
+    return no_content() if changed else not_modified()
 
 
 async def delete_label(ctx: Ctx) -> Response:
-    key_id, record = await _record(ctx)
-    if "label" in record:
-        await _replace(ctx, key_id, {k: v for k, v in record.items() if k != "label"})
+    await _update(ctx, lambda record: _without_label(record) if "label" in record else None)
     return no_content()
 
 
 async def put_key_tag(ctx: Ctx) -> Response:
-    key_id = valid_id(ctx.params["id"])
+    valid_id(ctx.params["id"])
     tag = valid_id(ctx.params["tag"])
-    key_id, record = await _record(ctx, message="key not found")
-    tags = _tags_of(record)
-    if tag in tags:
-        return not_modified()
-    record = {**record, "restrictions": {"tags": sorted({*tags, tag})}}
-    await _replace(ctx, key_id, record)
-    return no_content()
+
+    def change(record: dict[str, Any]) -> dict[str, Any] | None:
+        tags = _tags_of(record)
+        if tag in tags:
+            return None
+        return {**record, "restrictions": {"tags": sorted({*tags, tag})}}
+
+    changed = await _update(ctx, change, missing="key not found")
+    return no_content() if changed else not_modified()
 
 
 async def delete_key_tag(ctx: Ctx) -> Response:
     valid_id(ctx.params["id"])
     tag = valid_id(ctx.params["tag"])
-    key_id, record = await _record(ctx)
-    tags = _tags_of(record)
-    if tag not in tags:
-        raise ApiError(404)
-    rest = [t for t in tags if t != tag]
-    await _replace(ctx, key_id, {**record, "restrictions": {"tags": rest} if rest else {}})
+
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        tags = _tags_of(record)
+        if tag not in tags:
+            raise ApiError(404)
+        rest = [t for t in tags if t != tag]
+        return {**record, "restrictions": {"tags": rest} if rest else {}}
+
+    await _update(ctx, change)
     return no_content()
 
 
@@ -360,18 +371,24 @@ async def get_cert(ctx: Ctx) -> Response:
 
 
 async def put_cert(ctx: Ctx) -> Response:
-    key_id, record = await _record(ctx, message="keyID not found")
-    if record.get("cert"):
-        raise ApiError(409, "Key already contains a certificate")
-    await _replace(ctx, key_id, {**record, "cert": [OCTET, b64(ctx.body)]})
+    cert = [OCTET, b64(ctx.body)]
+
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        if record.get("cert"):
+            raise ApiError(409, "Key already contains a certificate")
+        return {**record, "cert": cert}
+
+    await _update(ctx, change, missing="keyID not found")
     return Response(b"", status_code=201, media_type=JSON)
 
 
 async def delete_cert(ctx: Ctx) -> Response:
-    key_id, record = await _record(ctx)
-    if not record.get("cert"):
-        raise ApiError(404, "There is no certificate for this KeyID.")
-    await _replace(ctx, key_id, {**record, "cert": None})
+    def change(record: dict[str, Any]) -> dict[str, Any]:
+        if not record.get("cert"):
+            raise ApiError(404, "There is no certificate for this KeyID.")
+        return {**record, "cert": None}
+
+    await _update(ctx, change)
     return no_content()
 
 

@@ -307,8 +307,29 @@ class Hsm:
 
     @_operational
     def put_key(self, namespace: str, key_id: str, record: dict[str, Any], *, create: bool) -> None:
-        """create=True: 400 "Key with id <id> already exists" if present. create=False: replace."""
+        """create=True: 400 "Key with id <id> already exists" if present. create=False: replace an
+        existing key (404 if it is gone). To change a record, use update_key: a read here and a write
+        later would lose concurrent changes."""
         self._keys.put(namespace, key_id, record, create=create)
+
+    @_operational
+    def update_key(
+        self,
+        namespace: str,
+        key_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        missing: str | None = None,
+    ) -> bool:
+        """Atomic read-modify-write of a key record under the instance lock. `change` gets the record
+        (operations count applied) and returns the new one, or None for "unchanged"; it may raise
+        ApiError and must be quick. 404 (message `missing`) if the key is absent. True if written."""
+        return self._keys.update(namespace, key_id, change, missing)
+
+    @_operational
+    def move_key(self, namespace: str, key_id: str, new_id: str) -> None:
+        """Rename atomically: 404 if the key is gone, 409 "Key '<new>' already exists" if taken."""
+        self._keys.move(namespace, key_id, new_id)
 
     @_operational
     def delete_key(self, namespace: str, key_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hsmconsole.emulator.errors import ApiError
@@ -47,11 +48,49 @@ class Keys:
         return record
 
     def put(self, namespace: str, key_id: str, record: dict[str, Any], *, create: bool) -> None:
+        """create=True: 400 if the key exists; create=False: replace an existing key, 404 if it is gone
+        (a replace must never bring a deleted key back)."""
         path = key_path(namespace, key_id)
-        if create and self._kv.get(path) is not None:
+        exists = self._kv.get(path) is not None
+        if create and exists:
             raise ApiError(400, f"Key with id {key_id} already exists")
-        self._sealed.put(path, "key_store", dumps(record))
+        if not create and not exists:
+            raise ApiError(404)
+        self._write(namespace, key_id, record)
+
+    def _write(self, namespace: str, key_id: str, record: dict[str, Any]) -> None:
+        self._sealed.put(key_path(namespace, key_id), "key_store", dumps(record))
         self._ops.pop((namespace, key_id), None)  # the record now carries the count
+
+    def update(
+        self,
+        namespace: str,
+        key_id: str,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        missing: str | None,
+    ) -> bool:
+        """Read, change and write one record as one step (the caller holds the lock): `change` gets the
+        record with its current operations count and returns the new record, or None to leave it as is.
+        404 (message `missing`) if the key does not exist. True if the record was written."""
+        record = self.get(namespace, key_id)
+        if record is None:
+            raise ApiError(404, missing)
+        changed = change(record)
+        if changed is None:
+            return False
+        self._write(namespace, key_id, changed)
+        return True
+
+    def move(self, namespace: str, key_id: str, new_id: str) -> None:
+        """Rename a key with its record and count; 404 if it is gone, 409 if `new_id` is taken."""
+        record = self.get(namespace, key_id)
+        if record is None:
+            raise ApiError(404)
+        if self._kv.get(key_path(namespace, new_id)) is not None:
+            raise ApiError(409, f"Key '{new_id}' already exists")
+        with self._kv.batch():
+            self._write(namespace, new_id, record)
+            self.delete(namespace, key_id)
 
     def delete(self, namespace: str, key_id: str) -> None:
         path = key_path(namespace, key_id)

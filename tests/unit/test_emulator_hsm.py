@@ -188,6 +188,15 @@ def test_keys_and_operation_counters() -> None:
     assert device.get_key("", "aes")["operations"] == 7  # type: ignore[index]
     assert device.get_key("", "ghost") is None
     assert _api_error(device.delete_key, "", "ghost").status == 404
+    # A replace or an update never creates a key (a concurrent delete must win).
+    with pytest.raises(ApiError) as info:
+        device.put_key("", "ghost", _record(), create=False)
+    assert info.value.status == 404
+    assert _api_error(device.update_key, "", "ghost", lambda r: r).status == 404
+    assert device.get_key("", "ghost") is None
+    assert device.update_key("", "aes", lambda r: None) is False
+    assert device.update_key("", "aes", lambda r: {**r, "label": "new"}) is True
+    assert device.get_key("", "aes")["label"] == "new"  # type: ignore[index]
     assert _api_error(device.count_operation, "", "ghost").status == 404
 
 
