@@ -81,6 +81,7 @@ async def diagnose(ctx: Ctx) -> Response:
 
 async def metrics(ctx: Ctx) -> Response:
     app = ctx.app
+    kv_writes = await ctx.call(lambda: ctx.hsm.kv_writes)
     stats = gc.get_stats()
     with app.lock:
         counters = dict(app.counters)
@@ -93,7 +94,7 @@ async def metrics(ctx: Ctx) -> Response:
         "gc major collections": str(stats[-1]["collections"]),
         "gc minor collections": str(sum(s["collections"] for s in stats[:-1])),
         "gc compactions": "0",
-        "kv write": str(counters.get("kv write", 0)),
+        "kv write": str(kv_writes),
     }
     codes = sorted(k for k in counters if k.startswith("http response "))
     for key in codes:

@@ -166,6 +166,12 @@ class Hsm:
     def device_id(self) -> str:
         return self._hw.device_id
 
+    @property
+    def kv_writes(self) -> int:
+        """Values written to or removed from the store since start (the "kv write" metric)."""
+        with self._lock:
+            return self._kv.writes
+
     @_synchronized
     def boot(self) -> None:
         """Power on again after shutdown() (or simulate a power cycle)."""

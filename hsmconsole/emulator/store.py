@@ -42,10 +42,12 @@ class KVStore:
 
     With a state directory, the whole map is one snapshot file rewritten atomically (0600) after
     each mutation, or once at the end of a `batch()`; a crash leaves the old or the new snapshot.
-    Not locked itself: the Hsm's lock serialises every access.
+    Not locked itself: the Hsm's lock serialises every access. `writes` counts the values written or
+    removed since start (the device's "kv write" metric; RAM only, like every metric).
     """
 
     def __init__(self, state_dir: Path | None = None) -> None:
+        self.writes = 0
         self._data: dict[str, bytes] = {}
         self._file = state_dir / STORE_FILE if state_dir is not None else None
         self._batch_depth = 0
@@ -72,25 +74,26 @@ class KVStore:
         if not path.startswith("/") or path.endswith("/"):
             raise ValueError("store paths are absolute file paths")
         self._data[path] = bytes(value)
-        self._changed()
+        self._changed(1)
 
     def delete(self, path: str) -> None:
         if self._data.pop(path, None) is not None:
-            self._changed()
+            self._changed(1)
 
     def delete_prefix(self, prefix: str) -> None:
         for path in [p for p in self._data if p.startswith(prefix)]:
             del self._data[path]
-            self._changed()
+            self._changed(1)
 
     def replace_all(self, data: dict[str, bytes]) -> None:
         """Roll back to an earlier snapshot() (a restore that failed half-way)."""
         self._data = dict(data)
-        self._changed()
+        self._changed(len(data))
 
     def clear(self) -> None:
+        removed = len(self._data)
         self._data.clear()
-        self._changed()
+        self._changed(removed)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -103,7 +106,8 @@ class KVStore:
             if self._batch_depth == 0 and self._dirty:
                 self._persist()
 
-    def _changed(self) -> None:
+    def _changed(self, writes: int) -> None:
+        self.writes += writes
         self._dirty = True
         if self._batch_depth == 0:
             self._persist()

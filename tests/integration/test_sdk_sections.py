@@ -523,6 +523,12 @@ def test_random_and_metrics(shared: Device) -> None:
     raw.close()
     metrics = shared.sdk("metrics").get_metrics()
     assert "uptime" in metrics and all(isinstance(v, str) for v in metrics.values())
+    # "kv write" counts store writes: provisioning and user creation made some; a namespace adds one.
+    writes = int(metrics["kv write"])
+    assert writes > 0
+    shared.sdk("admin").add_namespace("counted")
+    assert int(shared.sdk("metrics").get_metrics()["kv write"]) == writes + 1
+    shared.sdk("admin").delete_namespace("counted")
 
 
 # --- §6.7 config ------------------------------------------------------------------------------

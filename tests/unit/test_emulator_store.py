@@ -42,6 +42,8 @@ def test_set_get_delete_and_prefix_delete() -> None:
     assert kv.get("/key/.nsx/c") is None
     with pytest.raises(ValueError):
         kv.set("relative", b"")
+    # The "kv write" metric: three sets, two removed by prefix, one deleted; a miss writes nothing.
+    assert kv.writes == 6
 
 
 def test_persists_atomically_with_mode_0600(tmp_path: Path) -> None:
