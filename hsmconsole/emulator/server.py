@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from hsmconsole.emulator.app import build_app
 from hsmconsole.emulator.handlers_common import AppState
 from hsmconsole.emulator.hsm import Hsm
+from hsmconsole.emulator.statelock import StateDirLock
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.fileio import write_private
 from hsmconsole.tls import fingerprint_of
@@ -47,13 +48,20 @@ class EmbeddedEmulator:
     /config/tls/cert.pem, POST /config/tls/generate, factory reset, restore) the live SSLContext
     reloads its chain, so new connections see the new certificate. POST /system/shutdown makes
     the emulator behave as powered off: it stops listening (connections are refused) until a new
-    EmbeddedEmulator is started over the same state directory (a boot).
+    EmbeddedEmulator is started over the same state directory (a boot). A state directory serves one
+    emulator at a time (an flock on its emulator.lock, held from construction until stop()).
     """
 
     def __init__(self, state_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        """`state_dir` is locked (StateDirInUse if another emulator holds it) until stop()."""
         self._host = host
         self._port = port
-        self._hsm = Hsm(state_dir)
+        self._dir_lock = StateDirLock(state_dir) if state_dir is not None else None
+        try:
+            self._hsm = Hsm(state_dir)
+        except BaseException:
+            self._release_dir()
+            raise
         self._state = AppState(tls_changed=self._reload_tls, powered_off=self._power_off)
         self._server: uvicorn.Server | None = None
         self._config: uvicorn.Config | None = None
@@ -99,7 +107,11 @@ class EmbeddedEmulator:
         """Listen, then return once the server accepts connections."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
-        sock = self._bind()
+        try:
+            sock = self._bind()
+        except BaseException:
+            self._release_dir()
+            raise
         self._tmpdir = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-"))  # 0700
         try:
             certfile, keyfile = self._write_tls()
@@ -121,6 +133,7 @@ class EmbeddedEmulator:
         except Exception as exc:
             sock.close()
             self._cleanup()
+            self._release_dir()
             raise EmulatorStartError(f"Could not set up the emulator's TLS: {type(exc).__name__}.") from exc
         self._config = config
         self._server = uvicorn.Server(config)
@@ -144,6 +157,7 @@ class EmbeddedEmulator:
             self._thread = None
         self._server = None
         self._cleanup()
+        self._release_dir()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops by itself (shutdown through the API); True if it did."""
@@ -232,6 +246,11 @@ class EmbeddedEmulator:
             self._failure = exc
         finally:
             sock.close()
+
+    def _release_dir(self) -> None:
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+            self._dir_lock = None
 
     def _cleanup(self) -> None:
         if self._tmpdir is not None:
