@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import unquote
 
+from python_multipart.multipart import parse_options_header
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -96,10 +97,21 @@ def _split_path(raw_path: bytes) -> list[str] | None:
 
 
 def _media_type(value: str) -> str | None:
-    mtype = value.split(";", 1)[0].strip().lower()
+    """The lower-cased `type/subtype` of a Content-Type value, None if it is not one."""
+    mtype = parse_options_header(value)[0].decode("latin-1").strip()
     if mtype.count("/") != 1 or not all(mtype.split("/")):
         return None
     return mtype
+
+
+def _quality(options: dict[bytes, bytes]) -> float:
+    for name, value in options.items():
+        if name.lower() == b"q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
 
 
 def _negotiate(accept_values: list[str], provides: tuple[str, ...]) -> str | None:
@@ -111,15 +123,8 @@ def _negotiate(accept_values: list[str], provides: tuple[str, ...]) -> str | Non
         for item in value.split(","):
             if not item.strip():
                 continue
-            pieces = [p.strip() for p in item.split(";")]
-            q = 1.0
-            for param in pieces[1:]:
-                if param.lower().startswith("q="):
-                    try:
-                        q = float(param[2:])
-                    except ValueError:
-                        q = 0.0
-            ranges.append((q, pieces[0].lower()))
+            media, options = parse_options_header(item)
+            ranges.append((_quality(options), media.decode("latin-1").strip()))
     for q, rng in sorted(ranges, key=lambda r: -r[0]):
         if q <= 0:
             continue

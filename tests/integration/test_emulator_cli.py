@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nethsm
 import pytest
+import urllib3
 
 from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.process import free_port, refused, running
@@ -84,6 +85,25 @@ def test_invalid_port_is_a_clear_error(bad_port: str) -> None:
     assert code != 0
     assert "Traceback" not in out + err
     assert err.strip()
+
+
+def test_request_bodies_never_reach_stderr() -> None:
+    """python-multipart logs parse errors with body bytes; the emulator must keep them off stderr."""
+    with running("--port", str(free_port())) as emu:
+        pool = urllib3.PoolManager(cert_reqs="CERT_NONE", assert_fingerprint=emu.fingerprint, retries=False)
+        secret = b"garbage-with-a-passphrase-in-it"
+        for body in (secret, b"--xyz\r\n" + secret, b"--xyz\r\nContent-Type: a\r\n\r\n" + secret + b"--xy"):
+            reply = pool.request(
+                "POST",
+                f"https://{emu.host_port}/api/v1/system/restore",
+                body=body,
+                headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+            )
+            assert reply.status == 400
+        pool.clear()
+        code, _out, err = emu.stop()
+    assert code == 0
+    assert "boundary" not in err.lower() and "passphrase" not in err and "Traceback" not in err, err
 
 
 def test_a_state_directory_serves_one_emulator_at_a_time(tmp_path: Path) -> None:

@@ -130,6 +130,13 @@ def test_content_type_is_only_checked_where_the_device_negotiates_it(
     r = raw.request("PUT", "/users/u1", auth=ADMIN, json_body=user,
                     headers={"Content-Type": "application/json; charset=utf-8"})  # fmt: skip
     assert r.status == 201
+    for odd in ("Application/JSON", 'application/json; a="x;y"', "application/json;"):
+        r = raw.request("PUT", "/users/u2", auth=ADMIN, json_body=user, headers={"Content-Type": odd})
+        assert r.status == 201, odd
+        assert raw.request("DELETE", "/users/u2", auth=ADMIN).status == 204
+    for bad in ("application", "application/", "/json", "application/json/x", ""):
+        r = raw.request("PUT", "/users/u2", auth=ADMIN, json_body=user, headers={"Content-Type": bad})
+        assert (r.status, r.body) == (415, b""), bad
     _add_operator(raw)
     # POST /random is not a create: its body is parsed whatever the Content-Type says.
     plain = {"Content-Type": "text/plain"}
@@ -157,6 +164,11 @@ def test_accept_negotiation(provisioned: EmbeddedEmulator, raw: RawClient) -> No
     for accept in accepts:
         assert raw.request("GET", "/info", headers={"Accept": accept}).status == 200, accept
     assert raw.request("GET", "/info", headers={"Accept": "application/json;q=0"}).status == 406
+    # Parameters are parsed as media-type parameters: the q name in any case, quoted values kept whole.
+    for accept in ("application/json; Q=0", 'application/json; ext="a;q=1"; q=0', "text/html, */*;q=0"):
+        assert raw.request("GET", "/info", headers={"Accept": accept}).status == 406, accept
+    for accept in ("text/html;q=1, application/json;q=0.1", "APPLICATION/JSON", "application/json;q=x, */*"):
+        assert raw.request("GET", "/info", headers={"Accept": accept}).status == 200, accept
     r = raw.request("GET", "/config/tls/public.pem", auth=ADMIN, headers={"Accept": JSON})
     assert r.status == 406
     r = raw.request("GET", "/config/tls/public.pem", auth=ADMIN)
