@@ -8,8 +8,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from hsmconsole.errors import ConnectionFailed
+from hsmconsole.errors import ConnectionFailed, InputError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +25,28 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="keep the device's store here across restarts (a restart is a reboot); default: memory",
     )
+    p.add_argument(
+        "--update-key",
+        default=None,
+        metavar="PEMFILE",
+        help="trust update images signed with this RSA key (public key, PEM); default: refuse all updates",
+    )
     p.set_defaults(handler=run)
+
+
+def _update_key(path: str | None) -> rsa.RSAPublicKey | None:
+    # Imported here, like the server: only this subcommand needs the emulator.
+    from hsmconsole.emulator.sysupdate import load_update_key
+
+    if path is None:
+        return None
+    try:
+        return load_update_key(Path(path).read_bytes())
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"Cannot read the update key {path}: {reason}.") from None
+    except ValueError as exc:
+        raise InputError(f"The update key {path} is {exc}.", "Give the RSA public key in PEM.") from None
 
 
 def _warn_exposed(host: str) -> None:
@@ -43,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     host: str = args.host
     state_dir = Path(args.state_dir) if args.state_dir else None
+    update_key = _update_key(args.update_key)
     if not is_loopback(host):
         _warn_exposed(host)
     stop = threading.Event()
@@ -53,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
-            emulator = EmbeddedEmulator(state_dir=state_dir, host=host, port=args.port)
+            emulator = EmbeddedEmulator(state_dir=state_dir, host=host, port=args.port, update_key=update_key)
         except OSError as exc:
             raise ConnectionFailed(
                 f"Cannot open the state directory {state_dir}: {exc.strerror or type(exc).__name__}."
@@ -62,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"NetHSM emulator: {emulator.url}", flush=True)
         print(f"TLS certificate SHA-256 fingerprint: {emulator.fingerprint}", flush=True)
         print(f"State: {'memory only' if state_dir is None else state_dir}. Stop with Ctrl-C.", flush=True)
+        if update_key is not None:
+            print(f"Update images signed with the key in {args.update_key} are trusted.", flush=True)
         # Wake up regularly: signals set the event, and a shutdown through the API ends the thread.
         while not stop.is_set() and not emulator.wait(timeout=0.2):
             pass

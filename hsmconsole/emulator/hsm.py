@@ -30,9 +30,12 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hsmconsole.emulator import backupfmt, devcrypto, hsm_backup, sysupdate
 from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
@@ -42,7 +45,7 @@ from hsmconsole.emulator.hsm_keys import Keys
 from hsmconsole.emulator.hsm_sealed import SealedStores
 from hsmconsole.emulator.hsm_types import UNAVAILABLE, DeviceState, Role, UserRecord
 from hsmconsole.emulator.hsm_users import Namespaces, Users
-from hsmconsole.emulator.store import KVStore, load_hardware
+from hsmconsole.emulator.store import KVStore, load_hardware, save_hardware
 
 __all__ = ["ApiError", "DeviceState", "Hsm", "Role", "UserRecord"]
 
@@ -80,16 +83,21 @@ class Hsm:
         *,
         device_id: str = "0000000000",
         software_version: str = "5.0",
+        update_key: rsa.RSAPublicKey | None = None,
     ) -> None:
         """Open (or create) the store and boot: Unprovisioned without /config/version, else Locked,
         or Operational with unattended boot. A fresh device gets a new P-256 TLS key and a
         self-signed certificate (CN=keyfender). `device_id` is this device's id (v1 store layout);
         with a state directory the id stored there on first use wins, like a hardware id.
         scrypt always uses the device's parameters (N=16384, r=8, p=16; ≈0.7 s here): the SDK's
-        backup reader and the real backups depend on them, so there is no cheaper test mode."""
+        backup reader and the real backups depend on them, so there is no cheaper test mode.
+        `update_key` is the RSA key whose signatures on update images are trusted (the device's vendor
+        key); without one every update image is refused as unsigned. `software_version` is the firmware
+        version until an update is committed (then the committed one, kept with the hardware identity)."""
         self._lock = threading.RLock()
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._state_dir = state_dir
         self._hw = load_hardware(state_dir, device_id)
         self._kv = KVStore(state_dir)
         self._cfg = ConfigStore(
@@ -101,7 +109,8 @@ class Hsm:
         self._namespaces = Namespaces(self._kv, self._sealed)
         self._keys = Keys(self._kv, self._sealed)
         self._settings = Settings(self._kv, self._cfg, self._dks)
-        self._software_version = software_version
+        self._software_version = self._hw.software_version or software_version
+        self._update_key = update_key
         self._state = DeviceState.UNPROVISIONED
         self._dk: bytes | None = None
         self._pending_update: str | None = None
@@ -451,21 +460,39 @@ class Hsm:
             raise ApiError(400, backupfmt.TRUNCATED_MESSAGE)
 
     def start_update(self, image: bytes) -> str:
-        """Validate an update image; returns release notes. The emulator has no vendor key, so a
-        well-formed image is refused as the device refuses an unsigned one (400)."""
+        """Check an update image (format, signature by the trusted update key, no major downgrade) and
+        keep it pending; returns its release notes. Order and messages as on the device: 409 "Update
+        already in progress.", the format's 400s, 400 "Signature check of update image failed.", 409
+        "Software version downgrade not allowed."."""
         with self._lock:
             self._require(DeviceState.OPERATIONAL)
             if self._pending_update is not None:
                 raise ApiError(409, "Update already in progress.")
-        sysupdate.parse_update(image)  # raises ApiError(400) for malformed images
-        raise ApiError(400, "Signature check of update image failed.")
+        # Parsing and hashing a large image need no lock.
+        update = sysupdate.parse_update(image)
+        if not sysupdate.signature_valid(self._update_key, image, update):
+            raise ApiError(400, "Signature check of update image failed.")
+        with self._lock:
+            self._require(DeviceState.OPERATIONAL)
+            if self._pending_update is not None:
+                raise ApiError(409, "Update already in progress.")
+            if not sysupdate.is_upgrade(sysupdate.parse_version(self._software_version), update.version):
+                raise ApiError(409, "Software version downgrade not allowed.")
+            self._pending_update = update.version_text
+        return update.release_notes
 
     @_operational
     def commit_update(self) -> None:
-        if self._pending_update is None:
+        """Install the pending image: reboot into it (Locked, or Operational with unattended boot), after
+        which /system/info reports its version. The version is kept with the hardware identity."""
+        version = self._pending_update
+        if version is None:
             raise ApiError(412, "No update available. Please upload a system image to /system/update.")
         self._pending_update = None
         self._flush_operations()
+        self._hw = replace(self._hw, software_version=version)
+        save_hardware(self._state_dir, self._hw)
+        self._software_version = version
         self._boot()
 
     @_operational

@@ -16,6 +16,7 @@ from types import TracebackType
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hsmconsole.emulator.app import build_app
 from hsmconsole.emulator.handlers_common import AppState
@@ -52,13 +53,21 @@ class EmbeddedEmulator:
     emulator at a time (an flock on its emulator.lock, held from construction until stop()).
     """
 
-    def __init__(self, state_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
-        """`state_dir` is locked (StateDirInUse if another emulator holds it) until stop()."""
+    def __init__(
+        self,
+        state_dir: Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        update_key: rsa.RSAPublicKey | None = None,
+    ) -> None:
+        """`state_dir` is locked (StateDirInUse if another emulator holds it) until stop().
+        `update_key`: the RSA public key whose signatures on update images are trusted."""
         self._host = host
         self._port = port
         self._dir_lock = StateDirLock(state_dir) if state_dir is not None else None
         try:
-            self._hsm = Hsm(state_dir)
+            self._hsm = Hsm(state_dir, update_key=update_key)
         except BaseException:
             self._release_dir()
             raise

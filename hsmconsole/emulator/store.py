@@ -15,13 +15,14 @@ from pathlib import Path
 from hsmconsole.errors import IntegrityError
 from hsmconsole.fileio import write_private
 
-__all__ = ["Hardware", "KVStore", "StoreFileError", "load_hardware", "path_sort_key"]
+__all__ = ["Hardware", "KVStore", "StoreFileError", "load_hardware", "path_sort_key", "save_hardware"]
 
 STORE_FILE = "kv-store.json"
 HARDWARE_FILE = "hardware.json"
 _FORMAT = "hsmconsole-emulator-kv"
 _HW_FORMAT = "hsmconsole-emulator-hardware"
 _DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_VERSION_RE = re.compile(r"^-?[0-9]{1,9}\.-?[0-9]{1,9}$")
 
 
 class StoreFileError(IntegrityError):
@@ -139,13 +140,18 @@ def _read_snapshot(file: Path) -> dict[str, bytes]:
 
 @dataclass(frozen=True)
 class Hardware:
-    """What a real NetHSM keeps outside its store (TPM-sealed): survives factory reset, never backed up."""
+    """What a real NetHSM keeps outside its store (TPM-sealed, or the firmware itself): survives factory
+    reset, never backed up. `software_version` is set once a system update was committed."""
 
     device_id: str
     device_key: bytes
+    software_version: str | None = None
 
     def __repr__(self) -> str:
-        return f"Hardware(device_id={self.device_id!r}, device_key=<redacted>)"
+        return (
+            f"Hardware(device_id={self.device_id!r}, device_key=<redacted>, "
+            f"software_version={self.software_version!r})"
+        )
 
 
 def load_hardware(state_dir: Path | None, default_device_id: str) -> Hardware:
@@ -163,16 +169,28 @@ def load_hardware(state_dir: Path | None, default_device_id: str) -> Hardware:
                 raise StoreFileError(f"{file} is not an emulator hardware file")
             device_id = doc["deviceId"]
             device_key = base64.b64decode(doc["deviceKey"], validate=True)
+            version = doc.get("softwareVersion")
         except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise StoreFileError(f"{file} is damaged") from exc
         if not isinstance(device_id, str) or not _DEVICE_ID_RE.match(device_id) or len(device_key) != 32:
             raise StoreFileError(f"{file} is damaged")
-        return Hardware(device_id, device_key)
+        if version is not None and (not isinstance(version, str) or not _VERSION_RE.match(version)):
+            raise StoreFileError(f"{file} is damaged")
+        return Hardware(device_id, device_key, version)
     hw = Hardware(default_device_id, os.urandom(32))
-    doc = {
+    save_hardware(state_dir, hw)
+    return hw
+
+
+def save_hardware(state_dir: Path | None, hw: Hardware) -> None:
+    """Write the hardware identity (mode 0600, atomically); nothing without a state directory."""
+    if state_dir is None:
+        return
+    doc: dict[str, str] = {
         "format": _HW_FORMAT,
         "deviceId": hw.device_id,
         "deviceKey": base64.b64encode(hw.device_key).decode(),
     }
-    write_private(file, json.dumps(doc).encode("utf-8"), overwrite=True)
-    return hw
+    if hw.software_version is not None:
+        doc["softwareVersion"] = hw.software_version
+    write_private(state_dir / HARDWARE_FILE, json.dumps(doc).encode("utf-8"), overwrite=True)

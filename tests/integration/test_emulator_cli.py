@@ -11,7 +11,10 @@ from pathlib import Path
 import nethsm
 import pytest
 import urllib3
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from hsmconsole.emulator.sysupdate import build_update
 from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.process import free_port, refused, running
 
@@ -120,3 +123,23 @@ def test_a_state_directory_serves_one_emulator_at_a_time(tmp_path: Path) -> None
     with running("--port", str(free_port()), "--state-dir", str(state_dir)) as again:
         assert again.client().get_state() is nethsm.State.UNPROVISIONED
         assert again.stop()[0] == 0
+
+
+def test_update_key_option_trusts_that_key_only(tmp_path: Path) -> None:
+    vendor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = tmp_path / "update-key.pem"
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem.write_bytes(vendor.public_key().public_bytes(serialization.Encoding.PEM, spki))
+    with running("--port", str(free_port()), "--update-key", str(pem)) as emu:
+        assert "trusted" in "".join(emu.stdout)
+        emu.client().provision("unlockunlock", "adminadmin", datetime.now(UTC))
+        admin = emu.client("admin", "adminadmin")
+        assert admin.update(build_update(vendor, "signed notes", "6.0", bytes(512))) == "signed notes"
+        admin.close()
+        assert emu.stop()[0] == 0
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("hello")
+    for path in (not_a_key, tmp_path / "missing.pem"):
+        code, out, err = refused("--port", str(free_port()), "--update-key", str(path))
+        assert code != 0 and "Traceback" not in out + err
+        assert "update key" in err and str(path) in err, err

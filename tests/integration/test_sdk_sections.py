@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import nethsm
 import pytest
@@ -16,6 +17,7 @@ from cryptography.x509.oid import NameOID
 from nethsm.backup import EncryptedBackup
 
 from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.emulator.sysupdate import build_update
 from hsmconsole.tls import pin_sdk
 from tests.integration.conftest import RawClient
 from tests.integration.helpers import b64, fails, public_key
@@ -614,6 +616,38 @@ def test_system_info_and_update_refused(operational: Device) -> None:
     fails(lambda: admin.update(b"not an update image"), "Bad request")
     fails(admin.commit_update, "Precondition failed")
     fails(admin.cancel_update, "Precondition failed")
+
+
+def test_signed_update_through_the_sdk(tmp_path: Path) -> None:
+    """An emulator trusting a test key: upload, refusals, cancel, commit → reboot into the new version."""
+    vendor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    image = bytes(range(256)) * 4  # two 512-byte blocks
+    with EmbeddedEmulator(tmp_path / "state", update_key=vendor.public_key()) as emulator:
+        device = Device(emulator)
+        device.provision()
+        admin = device.sdk("admin")
+        fails(lambda: admin.update(build_update(stranger, "evil", "6.0", image)), "Bad request")
+        fails(lambda: admin.update(build_update(vendor, "old", "4.9", image)), "Conflict")
+        signed = build_update(vendor, "Release 6.1: faster", "6.1", image)
+        assert admin.update(signed) == "Release 6.1: faster"
+        fails(lambda: admin.update(build_update(vendor, "again", "6.2", image)), "Conflict")
+        admin.cancel_update()
+        fails(admin.cancel_update, "Precondition failed")
+        assert admin.update(signed) == "Release 6.1: faster"
+        admin.commit_update()
+        # The device reboots into the new firmware: Locked until unlocked, then it reports 6.1.
+        assert device.state() is nethsm.State.LOCKED
+        device.sdk().unlock(UNLOCK)
+        assert device.sdk("admin").get_system_info().software_version == "6.1"
+        fails(device.sdk("admin").commit_update, "Precondition failed")
+        device.close()
+    # The firmware version outlives a restart of the emulator (it is not data: kept with the hardware).
+    with EmbeddedEmulator(tmp_path / "state", update_key=vendor.public_key()) as emulator:
+        device = Device(emulator)
+        device.sdk().unlock(UNLOCK)
+        assert device.sdk("admin").get_system_info().software_version == "6.1"
+        device.close()
 
 
 def test_reboot_locks(operational: Device) -> None:

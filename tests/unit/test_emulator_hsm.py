@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from hsmconsole.emulator import devcrypto
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm import DeviceState, Hsm, Role
 from hsmconsole.emulator.records import load_user_record
+from hsmconsole.emulator.sysupdate import build_update, load_update_key
 
 UNLOCK = "unlockunlock"
 
@@ -295,3 +299,64 @@ def test_commit_and_cancel_without_image(hsm: Hsm) -> None:
             412,
             "No update available. Please upload a system image to /system/update.",
         )
+
+
+@pytest.fixture(scope="module")
+def vendor_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _trusting(key: rsa.RSAPrivateKey, state_dir: Path | None = None) -> Hsm:
+    device = Hsm(state_dir, update_key=key.public_key())
+    device.provision(UNLOCK, "adminadmin", datetime.now(UTC))
+    return device
+
+
+def test_signed_update_cancel_and_commit(vendor_key: rsa.RSAPrivateKey, tmp_path: Path) -> None:
+    device = _trusting(vendor_key, tmp_path)
+    image = build_update(vendor_key, "notes for 6.1", "6.1", bytes(1024))
+    assert device.start_update(image) == "notes for 6.1"
+    err = _api_error(device.start_update, image)
+    assert (err.status, err.message) == (409, "Update already in progress.")
+    device.cancel_update()
+    assert device.start_update(image) == "notes for 6.1"
+    device.commit_update()
+    # A reboot into the new firmware: Locked, then the new version.
+    assert device.state is DeviceState.LOCKED
+    device.unlock(UNLOCK)
+    assert device.system_info()["softwareVersion"] == "6.1"
+    assert Hsm(tmp_path).system_info()["softwareVersion"] == "6.1"  # kept with the hardware identity
+
+
+def test_update_refusals_in_the_devices_order(vendor_key: rsa.RSAPrivateKey) -> None:
+    device = _trusting(vendor_key)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good = build_update(vendor_key, "n", "6.0", bytes(512))
+    cases = [
+        (build_update(other, "n", "6.0", bytes(512)), 400, "Signature check of update image failed."),
+        (good[:-1] + b"\x01", 400, "Signature check of update image failed."),  # one image byte changed
+        (good + bytes(512), 400, "unexpected end of data"),
+        # A downgrade signed by the vendor is refused after the signature check, with a 409.
+        (build_update(vendor_key, "n", "4.9", bytes(512)), 409, "Software version downgrade not allowed."),
+        (build_update(other, "n", "4.9", bytes(512)), 400, "Signature check of update image failed."),
+    ]
+    for image, status, message in cases:
+        err = _api_error(device.start_update, image)
+        assert (err.status, err.message) == (status, message)
+    # Only the major number counts: 5.0 → 5.0 is allowed (as is any minor of 5).
+    assert device.start_update(build_update(vendor_key, "same", "5.0", bytes(512))) == "same"
+    with pytest.raises(ValueError):
+        build_update(vendor_key, "n", "6.0", bytes(100))
+
+
+def test_update_key_must_be_an_rsa_public_key(vendor_key: rsa.RSAPrivateKey) -> None:
+    pem = vendor_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert load_update_key(pem).public_numbers() == vendor_key.public_key().public_numbers()
+    ec_pem = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for bad in (ec_pem, b"not pem"):
+        with pytest.raises(ValueError):
+            load_update_key(bad)
