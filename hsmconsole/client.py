@@ -30,9 +30,10 @@ from hsmconsole.models import (
     UserRole,
 )
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
+from hsmconsole.tls import DEFAULT_TIMEOUTS, Timeouts, fetch_certificate, fingerprint_of, pin_sdk
 
 T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -56,10 +57,23 @@ def _device_message(exc: BaseException) -> str:
     return text.split(marker, 1)[1].strip() if marker in text else ""
 
 
+def _timed_out(exc: BaseException) -> bool:
+    reason: BaseException | None = exc.reason if isinstance(exc, nethsm.NetHSMRequestError) else exc
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
 def map_sdk_error(exc: BaseException, action: str) -> HsmConsoleError:
     """Translate SDK and transport exceptions into our error family, once, here."""
     if isinstance(exc, HsmConsoleError):
         return exc
+    if _timed_out(exc):
+        return ConnectionFailed(
+            f"{action}: the device stopped answering (no reply in time).",
+            "It may be busy, hung or cut off. If this was a change, it may or may not have been "
+            "made: refresh the status before trying again.",
+        )
     if isinstance(exc, nethsm.NetHSMRequestError):
         reason = str(exc.reason)
         if exc.type is nethsm.RequestErrorType.SSL_ERROR and "ingerprint" in reason:
@@ -110,13 +124,15 @@ class DeviceClient:
     """Talks to one device through the SDK. Every call opens a short-lived SDK session so that
     passphrases do not linger in long-lived objects (the SDK keeps them in plain attributes)."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
+        """`timeouts` bounds every request, so a device that stops answering cannot hang a caller."""
         if not profile.pinned and not profile.insecure:
             raise StateError(
                 f"Profile '{profile.name}' has no confirmed certificate fingerprint yet.",
                 "Connect once and confirm the fingerprint shown against the device's own display.",
             )
         self.profile = profile
+        self.timeouts = timeouts
 
     # --- plumbing ------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -127,7 +143,7 @@ class DeviceClient:
                 username=creds.user_id, password=creds.passphrase.reveal_str()
             )
         client = nethsm.NetHSM(self.profile.host, auth=auth)
-        pin_sdk(client, self.profile.fingerprint)
+        pin_sdk(client, self.profile.fingerprint, self.timeouts)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
@@ -158,7 +174,7 @@ class DeviceClient:
 
     # --- reads ---------------------------------------------------------------------------------
     def fingerprint(self) -> str:
-        return fingerprint_of(fetch_certificate(self.profile.host))
+        return fingerprint_of(fetch_certificate(self.profile.host, self.timeouts.connect))
 
     def state(self) -> DeviceState:
         return self._call("Read device state", None, lambda s: DeviceState(s.get_state().value))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import socket
 import ssl
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import urllib3
 
@@ -70,16 +72,100 @@ def fetch_certificate(host: str, timeout: float = 10.0) -> bytes:
     return der
 
 
-# Connect quickly, but let scrypt-heavy calls (unlock, restore: about a second) finish.
-DEFAULT_TIMEOUT = urllib3.Timeout(connect=10.0, read=120.0)
+@dataclass(frozen=True)
+class Timeouts:
+    """How long to wait for a device, in seconds. A NetHSM answers ordinary calls in milliseconds,
+    so `read` only has to outlast a busy device; `slow_read` is for the calls known to take long
+    (scrypt on unlock, provision and passphrase changes, RSA-4096 generation, backup, restore,
+    update). Without any limit a device that stops answering would hang the console for ever.
+    """
+
+    connect: float = 10.0  # TCP connect and the TLS handshake
+    read: float = 30.0
+    slow_read: float = 300.0
+
+    def for_request(self, method: str, url: str) -> urllib3.Timeout:
+        read = self.slow_read if is_slow_call(method, url) else self.read
+        return urllib3.Timeout(connect=self.connect, read=read)
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+
+# (method, path below /api/v1/) of the calls a real device may spend minutes on.
+SLOW_CALLS = frozenset({
+    ("POST", "provision"),
+    ("POST", "unlock"),
+    ("POST", "keys/generate"),
+    ("POST", "system/backup"),
+    ("POST", "system/restore"),
+    ("POST", "system/update"),
+    ("POST", "system/commit-update"),
+    ("POST", "system/factory-reset"),
+    ("PUT", "config/unlock-passphrase"),
+    ("PUT", "config/backup-passphrase"),
+    ("POST", "config/tls/generate"),
+})
+
+
+def api_path(url: str) -> str:
+    """'https://h:1/api/v1/keys/generate?x=1' -> 'keys/generate' (the part after the version)."""
+    path = urlsplit(url).path
+    if "/api/" in path:
+        path = path.split("/api/", 1)[1]
+        path = path.split("/", 1)[1] if "/" in path else ""
+    return path.strip("/")
+
+
+def is_slow_call(method: str, url: str) -> bool:
+    return (method.upper(), api_path(url)) in SLOW_CALLS
+
+
+class _NoRetryOnTimeout(urllib3.Retry):
+    """urllib3's retries, except after a timeout: a device that did not answer in time will not
+    answer sooner when asked again, and a repeated GET would multiply the wait. A timed-out call
+    always ends as MaxRetryError, so the SDK turns it into a NetHSMRequestError like other
+    transport failures (a POST would otherwise escape as a bare ReadTimeoutError)."""
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> urllib3.Retry:
+        if isinstance(error, urllib3.exceptions.TimeoutError):
+            raise urllib3.exceptions.MaxRetryError(_pool, url or "", error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class _TimedPoolManager(urllib3.PoolManager):
+    """A PoolManager that applies our timeouts when the caller passes none.
+
+    The SDK's REST client passes `timeout=None` explicitly on every request, which urllib3 reads
+    as "wait for ever" and which overrides the pool's own default; so the default goes in here.
+    """
+
+    def __init__(self, timeouts: Timeouts, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.timeouts = timeouts
+
+    def urlopen(  # type: ignore[override]
+        self, method: str, url: str, redirect: bool = True, **kw: Any
+    ) -> urllib3.BaseHTTPResponse:
+        if kw.get("timeout") is None:
+            kw["timeout"] = self.timeouts.for_request(method, url)
+        return super().urlopen(method, url, redirect, **kw)
 
 
 def pin_sdk(
     client: nethsm.NetHSM,
     fingerprint: str | None,
-    timeout: urllib3.Timeout = DEFAULT_TIMEOUT,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> None:
-    """Make an SDK client accept exactly the certificate with this SHA-256 fingerprint.
+    """Make an SDK client accept exactly the certificate with this SHA-256 fingerprint, and give
+    every request a time limit (see `Timeouts`).
 
     A NetHSM's certificate is self-signed (CN=keyfender, no SAN), so CA and hostname checks cannot
     apply; pinning the exact certificate is stronger than both. urllib3 checks the fingerprint on
@@ -91,6 +177,12 @@ def pin_sdk(
         pin = normalize_fingerprint(fingerprint).replace(":", "").lower()
     # The SDK exposes no pinning option; its REST client keeps a urllib3 PoolManager we replace.
     rest = client.client.rest_client
-    rest.pool_manager = urllib3.PoolManager(  # type: ignore[assignment]
-        num_pools=2, maxsize=2, cert_reqs=ssl.CERT_NONE, assert_fingerprint=pin, timeout=timeout
+    rest.pool_manager = _TimedPoolManager(  # type: ignore[assignment]
+        timeouts,
+        num_pools=2,
+        maxsize=2,
+        cert_reqs=ssl.CERT_NONE,
+        assert_fingerprint=pin,
+        timeout=timeouts.for_request("GET", ""),
+        retries=_NoRetryOnTimeout(3),  # urllib3's default count
     )
