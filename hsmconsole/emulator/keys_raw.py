@@ -7,21 +7,26 @@ Why these are here and not in `cryptography` calls:
   neither unpadded decryption nor PKCS#1 v1.5 signing without adding its own DigestInfo. Where
   the caller's bytes are DigestInfo‖hash of a hash `cryptography` knows, the signature is made by
   `cryptography` (PKCS#1 v1.5 signatures are deterministic, so the result is the same bytes).
-  Otherwise EMSA-PKCS1-v1_5 (RFC 8017 §9.2 steps 3–5) is encoded here and the private operation
-  m = c^d mod n is done with CRT, RSA blinding (Python's pow is not constant-time) and a check
-  of the result with the public exponent (against fault attacks), as mirage-crypto does.
+  Otherwise the EMSA-PKCS1-v1_5 block (RFC 8017 §9.2 steps 3–5: bytes laid out, no arithmetic) is
+  built here and the private operation is PyCryptodome's: RsaKey._decrypt_to_bytes, the blinded CRT
+  exponentiation (constant-time native code) that its own PKCS#1 v1.5, PSS and OAEP modules call.
+  PyCryptodome has no public raw operation, so that one underscore name is used, pinned by the
+  version range in pyproject.toml and by tests; the result is checked with the public exponent
+  against faults, as PyCryptodome's signers do.
 * BIP340 Schnorr signatures come from libsecp256k1 through `coincurve` (optional: without it the
   mode answers 400). Messages of any length are signed, as on the device.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import secrets
 from types import ModuleType
 from typing import Final
 
+from Crypto.PublicKey import RSA
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
@@ -93,22 +98,22 @@ def _modulus_bytes(key: rsa.RSAPrivateKey) -> int:
     return (key.key_size + 7) // 8
 
 
-def _private_op(key: rsa.RSAPrivateKey, c: int) -> int:
-    """m = c^d mod n for 2 <= c < n: CRT, blinded, result checked (see module docstring)."""
+@functools.lru_cache(maxsize=256)
+def _pycryptodome_key(key: rsa.RSAPrivateKey) -> RSA.RsaKey:
+    # Keyed by the cryptography object, which keys.py already caches per stored PEM: building the
+    # PyCryptodome key (CRT values) costs about a third of one private operation.
     nums = key.private_numbers()
-    n, e = nums.public_numbers.n, nums.public_numbers.e
-    while True:
-        r = secrets.randbelow(n - 2) + 2
-        if math.gcd(r, n) == 1:
-            break
-    blinded = c * pow(r, e, n) % n
-    m1 = pow(blinded, nums.dmp1, nums.p)
-    m2 = pow(blinded, nums.dmq1, nums.q)
-    h = nums.iqmp * (m1 - m2) % nums.p
-    m = (m2 + h * nums.q) * pow(r, -1, n) % n
-    if pow(m, e, n) != c:
+    components = (nums.public_numbers.n, nums.public_numbers.e, nums.d, nums.p, nums.q)
+    return RSA.construct(components, consistency_check=False)  # OpenSSL validated it when loading
+
+
+def _private_op(key: rsa.RSAPrivateKey, c: int) -> bytes:
+    """c^d mod n for 2 <= c < n, as a modulus-length block, by PyCryptodome (see module docstring)."""
+    raw = _pycryptodome_key(key)
+    block: bytes = raw._decrypt_to_bytes(c)  # type: ignore[no-untyped-call]
+    if raw._encrypt(int.from_bytes(block, "big")) != c:  # type: ignore[no-untyped-call]
         raise ApiError(500, "RSA private operation failed its check.")
-    return m
+    return block
 
 
 def rsa_decrypt_raw(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
@@ -117,7 +122,7 @@ def rsa_decrypt_raw(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
     n = key.public_key().public_numbers().n
     if not 2 <= c < n:  # mirage-crypto: Insufficient_key (c >= n) / invalid argument (c < 2)
         raise _bad("Decryption failure")
-    return _private_op(key, c).to_bytes(_modulus_bytes(key), "big")
+    return _private_op(key, c)
 
 
 def rsa_sign_pkcs1_as_given(key: rsa.RSAPrivateKey, t: bytes) -> bytes:
@@ -135,7 +140,7 @@ def rsa_sign_pkcs1_as_given(key: rsa.RSAPrivateKey, t: bytes) -> bytes:
     m = int.from_bytes(em, "big")
     if m >= key.public_key().public_numbers().n:
         raise _bad("Signing failure: RSA key too short.")
-    return _private_op(key, m).to_bytes(k, "big")
+    return _private_op(key, m)
 
 
 def _coincurve() -> tuple[ModuleType, ModuleType]:

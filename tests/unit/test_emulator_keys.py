@@ -115,8 +115,23 @@ def test_pkcs1_explicit_encoding_matches_cryptography_byte_for_byte(privs: dict[
     assert isinstance(key, rsa.RSAPrivateKey)
     t = SHA256_DIGEST_INFO + hashlib.sha256(MESSAGE).digest()
     em = b"\x00\x01" + b"\xff" * (256 - len(t) - 3) + b"\x00" + t
-    by_hand = keys_raw._private_op(key, int.from_bytes(em, "big")).to_bytes(256, "big")
-    assert by_hand == keys.sign(privs["RSA"], ["RSA_Signature_PKCS1"], "PKCS1", t)
+    explicit = keys_raw._private_op(key, int.from_bytes(em, "big"))
+    assert explicit == keys.sign(privs["RSA"], ["RSA_Signature_PKCS1"], "PKCS1", t)
+    assert explicit == key.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA256())
+
+
+@given(st.integers(min_value=2))
+def test_raw_private_operation_inverts_the_public_one(privs: dict[str, Any], c: int) -> None:
+    """PyCryptodome's private operation, checked against the public key as cryptography holds it."""
+    key = serialization.load_pem_private_key(privs["RSA"]["PEM"].encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    pub = key.public_key().public_numbers()
+    c %= pub.n
+    if c < 2:
+        return
+    block = keys.decrypt(privs["RSA"], ["RSA_Decryption_RAW"], "RAW", c.to_bytes(256, "big"), None)
+    assert len(block) == 256
+    assert pow(int.from_bytes(block, "big"), pub.e, pub.n) == c
 
 
 def test_pkcs1_too_long_for_the_key(privs: dict[str, Any]) -> None:
