@@ -30,7 +30,16 @@ from hsmconsole.models import (
     UserRole,
 )
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import DEFAULT_TIMEOUTS, Timeouts, fetch_certificate, fingerprint_of, pin_sdk
+from hsmconsole.tls import (
+    DEFAULT_TIMEOUTS,
+    MISMATCH_HINT,
+    CertificateMismatch,
+    Timeouts,
+    fetch_certificate,
+    fingerprint_of,
+    pin_sdk,
+    presented_in,
+)
 
 T = TypeVar("T")
 
@@ -64,8 +73,9 @@ def _timed_out(exc: BaseException) -> bool:
     return isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
-def map_sdk_error(exc: BaseException, action: str) -> HsmConsoleError:
-    """Translate SDK and transport exceptions into our error family, once, here."""
+def map_sdk_error(exc: BaseException, action: str, pinned: str | None = None) -> HsmConsoleError:
+    """Translate SDK and transport exceptions into our error family, once, here. `pinned` is the
+    profile's fingerprint, named in a certificate mismatch."""
     if isinstance(exc, HsmConsoleError):
         return exc
     if _timed_out(exc):
@@ -77,10 +87,12 @@ def map_sdk_error(exc: BaseException, action: str) -> HsmConsoleError:
     if isinstance(exc, nethsm.NetHSMRequestError):
         reason = str(exc.reason)
         if exc.type is nethsm.RequestErrorType.SSL_ERROR and "ingerprint" in reason:
-            return ConnectionFailed(
-                f"{action}: the device's TLS certificate does NOT match the pinned fingerprint.",
-                "Stop. This may be a different device or an interception. Compare the fingerprint "
-                "on the device's own console before re-pinning the profile.",
+            return CertificateMismatch(
+                f"{action}: the device's TLS certificate does NOT match the pinned fingerprint. "
+                "Nothing was sent to it.",
+                "Stop. " + MISMATCH_HINT,
+                pinned=pinned or "",
+                presented=presented_in(reason),
             )
         if exc.type is nethsm.RequestErrorType.SSL_ERROR:
             return ConnectionFailed(f"{action}: TLS handshake failed.", "Check the address and port.")
@@ -170,7 +182,7 @@ class DeviceClient:
             status = _status_of(exc) if isinstance(exc, nethsm.NetHSMError) else None
             if meaning and status in meaning:
                 raise meaning[status] from None
-            raise map_sdk_error(exc, action) from None
+            raise map_sdk_error(exc, action, self.profile.fingerprint) from None
 
     # --- reads ---------------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -184,6 +196,12 @@ class DeviceClient:
         trust = TlsTrust.PINNED if self.profile.fingerprint else TlsTrust.INSECURE
         try:
             state = self.state()
+        except CertificateMismatch as exc:
+            # Never report "verified" for a device that just presented another certificate.
+            return DeviceStatus(
+                host=self.profile.host, state=DeviceState.UNREACHABLE, tls=TlsTrust.MISMATCH,
+                fingerprint=exc.pinned, presented=exc.presented or "",
+            )
         except ConnectionFailed as exc:
             return DeviceStatus(
                 host=self.profile.host, state=DeviceState.UNREACHABLE, tls=trust,

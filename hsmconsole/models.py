@@ -25,6 +25,7 @@ class TlsTrust(enum.Enum):
     PINNED = "pinned"  # certificate matches the profile's confirmed fingerprint
     UNPINNED = "unpinned"  # first contact: fingerprint shown, not yet confirmed
     INSECURE = "insecure"  # the profile explicitly skips verification
+    MISMATCH = "mismatch"  # the device presented another certificate: refused, nothing sent
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class DeviceStatus:
     vendor: str = ""
     product: str = ""
     tls: TlsTrust = TlsTrust.UNPINNED
-    fingerprint: str = ""
+    fingerprint: str = ""  # the pinned one
+    presented: str = ""  # with MISMATCH: the one the device presented instead ("" if not known)
     system: SystemSummary | None = None
     counts: Counts | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)

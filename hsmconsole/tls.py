@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -15,6 +16,32 @@ from hsmconsole.errors import ConnectionFailed, InputError
 
 if TYPE_CHECKING:
     import nethsm
+
+
+class CertificateMismatch(ConnectionFailed):
+    """The device presented a certificate other than the pinned one; nothing was sent to it.
+
+    Carries both fingerprints (canonical colon form) so that they can be read out and compared
+    with the device's own console. `presented` is None when it could not be learnt.
+    """
+
+    def __init__(self, title: str, hint: str, *, pinned: str, presented: str | None) -> None:
+        super().__init__(title, hint)
+        self.pinned = pinned
+        self.presented = presented
+
+
+MISMATCH_HINT = (
+    "This may be a different device or an interception. Read the presented fingerprint against "
+    "the one on the device's own console; only if they match there, delete the profile and add "
+    "it again."
+)
+
+
+def presented_in(message: str) -> str | None:
+    """The presented fingerprint from urllib3's 'Fingerprints did not match ... got "<hex>"'."""
+    found = re.search(r'got "([0-9a-fA-F]{64})"', message)
+    return normalize_fingerprint(found.group(1)) if found else None
 
 
 def fingerprint_of(der: bytes) -> str:

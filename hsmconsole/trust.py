@@ -8,8 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hsmconsole.config import Profile
-from hsmconsole.errors import ConnectionFailed
-from hsmconsole.tls import fetch_certificate, fingerprint_of, normalize_fingerprint
+from hsmconsole.tls import (
+    MISMATCH_HINT,
+    CertificateMismatch,
+    fetch_certificate,
+    fingerprint_of,
+    normalize_fingerprint,
+)
 
 
 class TrustVerdict(enum.Enum):
@@ -46,12 +51,14 @@ def check_trust(profile: Profile, probe: Callable[[str], str] = probe_fingerprin
     return TrustCheck(profile, presented, verdict)
 
 
-def mismatch_error(check: TrustCheck) -> ConnectionFailed:
-    return ConnectionFailed(
+def mismatch_error(check: TrustCheck) -> CertificateMismatch:
+    """The refusal for a MISMATCH verdict, with both fingerprints to read out and compare."""
+    return CertificateMismatch(
         f"{check.profile.host} presented a certificate that does NOT match the one pinned for "
         f"profile '{check.profile.name}'. Nothing was sent to it.",
-        "This may be a different device or an interception. Compare the fingerprint on the "
-        "device's own console; only if it matches there, remove and re-add the profile.",
+        MISMATCH_HINT,
+        pinned=check.profile.fingerprint or "",
+        presented=check.presented,
     )
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hsmconsole.client import DeviceClient
-from hsmconsole.models import Action, DeviceState, DeviceStatus, actions_for
+from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
 from hsmconsole.session import AdminSession, lock_device
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
@@ -30,11 +30,13 @@ def _short(fingerprint: str) -> str:
 def status_lines(status: DeviceStatus, session: AdminSession | None, idle_minutes: float) -> str:
     """The dashboard's text for a status; device-supplied values are shown verbatim, never markup."""
     ident = " / ".join(x for x in (status.vendor, status.product) if x) or "unknown"
+    mismatch = status.tls is TlsTrust.MISMATCH
     tls = {
-        "pinned": f"verified, pinned SHA-256 {_short(status.fingerprint)}",
-        "insecure": "NOT VERIFIED (insecure profile)",
-        "unpinned": "not pinned",
-    }[status.tls.value]
+        TlsTrust.PINNED: f"verified, pinned SHA-256 {_short(status.fingerprint)}",
+        TlsTrust.INSECURE: "NOT VERIFIED (insecure profile)",
+        TlsTrust.UNPINNED: "not pinned",
+        TlsTrust.MISMATCH: "CERTIFICATE MISMATCH: refused, nothing was sent",
+    }[status.tls]
     if status.system is not None:
         s = status.system
         system = f"software {s.software_version}, firmware {s.firmware_version}, hw {s.hardware_version}"
@@ -51,14 +53,17 @@ def status_lines(status: DeviceStatus, session: AdminSession | None, idle_minute
         else "none"
     )
     rows = [
-        ("State", status.state.value),
+        ("State", "not asked (certificate mismatch)" if mismatch else status.state.value),
         ("Device", ident),
         ("Address", status.host),
         ("TLS", tls),
-        ("System", system),
-        ("Counts", counts),
-        ("Admin", admin),
     ]
+    if mismatch:
+        # System and counts would be "-": the rows go to both fingerprints instead.
+        rows += [("Pinned", _short(status.fingerprint)), ("Shown", _short(status.presented) or "not known")]
+    else:
+        rows += [("System", system), ("Counts", counts)]
+    rows.append(("Admin", admin))
     rows += [("Note", note) for note in status.notes]
     return "\n".join(f"{k:<8} {v}" for k, v in rows)
 
@@ -93,6 +98,7 @@ class DashboardScreen(CoreScreen[str]):
 
     def compose(self) -> ComposeResult:
         yield from banner(self.ctx.profile, self.ctx.emulator)
+        yield Static("", id="trust-banner", classes="banner -insecure", markup=False)
         yield Static(f"hsmconsole: {self.ctx.profile.name}", classes="title", markup=False)
         yield Static("Reading the device status ...", id="status", markup=False)
         yield Static("What you can do (Enter runs the highlighted action):", classes="section")
@@ -100,6 +106,7 @@ class DashboardScreen(CoreScreen[str]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#trust-banner").display = False
         self.action_refresh()
         self.set_interval(1.0, self._watch_session)
 
@@ -119,7 +126,20 @@ class DashboardScreen(CoreScreen[str]):
 
     def _loaded(self, status: DeviceStatus) -> None:
         self.status = status
+        if status.tls is TlsTrust.MISMATCH:
+            self._show_mismatch()
         self._render_status()
+
+    def _show_mismatch(self) -> None:
+        """Red and persistent: stays for the rest of this dashboard even if a later refresh
+        matches again, because someone at least briefly answered in the device's place."""
+        p = self.ctx.profile
+        self.query_one("#trust-banner", Static).update(
+            f"CERTIFICATE MISMATCH: {p.host} presented a certificate that is not the one pinned for "
+            f"profile '{p.name}'. Nothing was sent to it. Compare fingerprints on the device's own "
+            "console before trusting it again."
+        )
+        self.query_one("#trust-banner").display = True
 
     def _render_status(self) -> None:
         if self.status is None:

@@ -14,6 +14,8 @@ from hsmconsole.client import Credentials
 from hsmconsole.credentials import CredentialVault
 from hsmconsole.errors import ErrorKind, HsmConsoleError
 from hsmconsole.secrets import Secret
+from hsmconsole.tls import CertificateMismatch
+from hsmconsole.trust import grouped
 from screens.widgets.checkbox import PlainCheckbox
 
 _TITLES = {
@@ -25,6 +27,16 @@ _TITLES = {
     ErrorKind.INPUT: "Check your input",
     ErrorKind.STATE: "Not possible now",
 }
+
+
+def _both_fingerprints(err: CertificateMismatch) -> ComposeResult:
+    """Pinned and presented fingerprints, grouped as on the first-contact dialog for reading aloud."""
+    yield Static("Pinned for this profile (SHA-256):", markup=False)
+    yield Static("\n".join(grouped(err.pinned)) if err.pinned else "(none)", markup=False,
+                 id="pinned-fingerprint", classes="fingerprint")
+    yield Static("Presented by the device just now:", markup=False)
+    yield Static("\n".join(grouped(err.presented)) if err.presented else "(not known)", markup=False,
+                 id="presented-fingerprint", classes="fingerprint")
 
 
 class ErrorDialog(ModalScreen[None]):
@@ -40,6 +52,8 @@ class ErrorDialog(ModalScreen[None]):
         with Vertical(classes="dialog -error"):
             yield Label(_TITLES.get(self.err.kind, "Error"), classes="dialog-title")
             yield Static(self.err.title, markup=False, id="error-title")
+            if isinstance(self.err, CertificateMismatch):
+                yield from _both_fingerprints(self.err)
             if self.err.hint:
                 yield Static(self.err.hint, markup=False, id="error-hint", classes="hint")
             with Horizontal(classes="buttons"):

@@ -36,8 +36,14 @@ class FakeClient(DeviceClient):
     """Fixed answers so that snapshots are stable; behaviour is tested against the emulator."""
 
     state_shown = DeviceState.LOCKED
+    presents = FP  # the fingerprint the fake device presents
 
     def status(self, admin: Any = None) -> DeviceStatus:
+        if self.profile.fingerprint and self.presents != self.profile.fingerprint:
+            return DeviceStatus(
+                host=self.profile.host, state=DeviceState.UNREACHABLE, tls=TlsTrust.MISMATCH,
+                fingerprint=self.profile.fingerprint, presented=self.presents,
+            )
         oper = self.state_shown is DeviceState.OPERATIONAL and admin is not None
         return DeviceStatus(
             host=self.profile.host,
@@ -52,13 +58,15 @@ class FakeClient(DeviceClient):
 
 
 def _app(tmp_path: Path, profile: Profile | None = None, state: DeviceState = DeviceState.LOCKED,
-         saved: tuple[Profile, ...] = ()) -> HsmConsoleApp:
+         saved: tuple[Profile, ...] = (), presents: str = FP) -> HsmConsoleApp:
     store = ProfileStore(tmp_path / "config")
     for p in saved:
         store.save(p)
 
     class Client(FakeClient):
         state_shown = state
+
+    Client.presents = presents
 
     return HsmConsoleApp(
         store=store, client_factory=Client, profile=profile, probe=lambda host: FP, keyring_notice=False
@@ -107,6 +115,20 @@ def test_dashboard(snap_compare: Any, tmp_path: Path, state: DeviceState) -> Non
 def test_dashboard_insecure(snap_compare: Any, tmp_path: Path) -> None:
     loose = Profile("lab-loose", HOST, insecure=True)
     app = _app(tmp_path, loose, DeviceState.LOCKED)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_settled)
+
+
+# What a swapped device (or an interception) presents instead of FP in the snapshots.
+OTHER_FP = "C4:19:E0:5B:72:AD:03:96:F1:2E:8C:57:B0:64:D9:3A:A7:0E:41:CB:95:68:2F:D3:1C:7A:E6:08:5F:B4:39:92"
+
+
+def test_fingerprint_mismatch_dialog(snap_compare: Any, tmp_path: Path) -> None:
+    app = _app(tmp_path, saved=(Profile("lab-hsm", HOST, fingerprint=OTHER_FP),))
+    assert snap_compare(app, press=["enter"], terminal_size=(80, 24), run_before=_settled)
+
+
+def test_dashboard_mismatch(snap_compare: Any, tmp_path: Path) -> None:
+    app = _app(tmp_path, PINNED, DeviceState.OPERATIONAL, presents=OTHER_FP)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_settled)
 
 

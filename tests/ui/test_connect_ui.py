@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import nethsm
+from textual.widgets import Static
+
 from hsmconsole.config import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.secrets import Secret
+from hsmconsole.tls import pin_sdk
+from hsmconsole.trust import grouped
 from screens.app import HsmConsoleApp
 from screens.connect import ConnectScreen, FingerprintDialog
 from screens.dashboard import DashboardScreen
 from screens.dialogs import ErrorDialog
-from tests.ui.conftest import settle
+from tests.ui.conftest import ADMIN, UNLOCK, LockedDevice, settle
 
 OTHER = ":".join(["AB"] * 32)
 
@@ -111,3 +117,47 @@ async def test_unreachable_device_is_a_clear_error(store: ProfileStore) -> None:
         await settle(pilot)
         assert isinstance(app.screen, ErrorDialog)
         assert "Could not reach" in app.screen.err.title
+
+
+async def test_mismatch_dialog_shows_both_fingerprints(
+    emulator: EmbeddedEmulator, store: ProfileStore
+) -> None:
+    store.save(Profile("lab", emulator.host_port, fingerprint=OTHER))
+    app = HsmConsoleApp(store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        shown_pinned = str(app.screen.query_one("#pinned-fingerprint", Static).render())
+        shown_presented = str(app.screen.query_one("#presented-fingerprint", Static).render())
+    # Grouped in two lines of 16 pairs, as on the first-contact dialog.
+    assert shown_pinned.split("\n") == grouped(OTHER)
+    assert shown_presented.split("\n") == grouped(emulator.fingerprint)
+
+
+async def test_certificate_swapped_while_connected_shows_mismatch_not_verified(
+    locked: LockedDevice, store: ProfileStore
+) -> None:
+    client = locked.client()
+    client.unlock(Secret(UNLOCK))
+    app = HsmConsoleApp(store=store, profile=locked.profile, emulator=True, keyring_notice=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+        assert not app.screen.query_one("#trust-banner").display
+        assert "TLS      verified" in str(app.screen.query_one("#status", Static).render())
+        # The device now presents another certificate (as after a swap or an interception).
+        sdk = nethsm.NetHSM(locked.profile.host, auth=nethsm.Authentication("admin", ADMIN))
+        pin_sdk(sdk, locked.profile.fingerprint)
+        sdk.generate_tls_key(nethsm.TlsKeyType.EC_P256)
+        sdk.close()
+        await pilot.press("r")
+        await settle(pilot)
+        status = str(app.screen.query_one("#status", Static).render())
+        banner = app.screen.query_one("#trust-banner", Static)
+        assert banner.display and "CERTIFICATE MISMATCH" in str(banner.render())
+        assert "verified" not in status
+        assert "Unreachable" not in status
+        assert "CERTIFICATE MISMATCH" in status
+        assert "Shown    " + locked.emulator.fingerprint[:17] in status

@@ -16,7 +16,14 @@ from hsmconsole.config import Profile, ProfileStore
 from hsmconsole.errors import InputError
 from hsmconsole.fileio import append_private, write_private
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import fingerprint_of, normalize_fingerprint, split_host_port
+from hsmconsole.tls import (
+    CertificateMismatch,
+    fingerprint_of,
+    normalize_fingerprint,
+    presented_in,
+    split_host_port,
+)
+from hsmconsole.trust import TrustCheck, TrustVerdict, mismatch_error
 
 
 def test_secret_never_prints_its_value() -> None:
@@ -113,3 +120,18 @@ def test_split_host_port() -> None:
     assert split_host_port("a.example") == ("a.example", 443)
     assert split_host_port("127.0.0.1:8443") == ("127.0.0.1", 8443)
     assert split_host_port("[::1]:8443") == ("::1", 8443)
+
+
+def test_mismatch_error_carries_both_fingerprints() -> None:
+    pinned, presented = "ab" * 32, "cd" * 32
+    check = TrustCheck(Profile("lab", "192.0.2.10", fingerprint=pinned), normalize_fingerprint(presented),
+                       TrustVerdict.MISMATCH)
+    err = mismatch_error(check)
+    assert isinstance(err, CertificateMismatch)
+    assert (err.pinned, err.presented) == (normalize_fingerprint(pinned), normalize_fingerprint(presented))
+
+
+def test_presented_fingerprint_is_read_from_urllib3s_refusal() -> None:
+    message = f'Fingerprints did not match. Expected "{"ab" * 32}", got "{"cd" * 32}"'
+    assert presented_in(message) == normalize_fingerprint("cd" * 32)
+    assert presented_in("some other TLS failure") is None
