@@ -22,6 +22,8 @@ for _i, _c in enumerate(ALPHABET):
     _VALUE[_c.lower()] = _i
 for _c, _v in (("O", 0), ("o", 0), ("I", 1), ("i", 1), ("L", 1), ("l", 1)):
     _VALUE[_c] = _v
+# The prefix is read like any other group, so `hsmcl` is HSMC1 too.
+_PREFIX_SYMBOLS = tuple(_VALUE[c] for c in PREFIX)
 
 # GF(32) with the primitive polynomial x^5 + x^2 + 1. Group checks are linear over this field.
 _POLY = 0b100101
@@ -59,14 +61,26 @@ def group_check(data: tuple[int, ...] | list[int], group_number: int) -> int:
 
 
 class ShareFormatError(InputError):
-    """A share's text is malformed. `group` and `line` (1-based) locate the problem when known."""
+    """A share's text is malformed. `group` and `line` (1-based) locate the problem when known.
+
+    `last_group` is the end of the span of groups the mistake is in; it equals `group` unless a
+    character went missing or extra in a long run without separators, where the place can only
+    be narrowed down to a few neighbouring groups (usually still one).
+    """
 
     def __init__(
-        self, title: str, hint: str = "", *, group: int | None = None, line: int | None = None
+        self,
+        title: str,
+        hint: str = "",
+        *,
+        group: int | None = None,
+        line: int | None = None,
+        last_group: int | None = None,
     ) -> None:
         super().__init__(title, hint)
         self.group = group
         self.line = line
+        self.last_group = group if last_group is None else last_group
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,7 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     if not chunks:
         raise ShareFormatError(f"{name} is empty", "Type or paste the whole share.")
     first = chunks[0]
-    if tuple(_VALUE.get(c, -1) for c in PREFIX) != first.symbols:
+    if first.symbols != _PREFIX_SYMBOLS:
         raise ShareFormatError(
             f"{name} does not start with {PREFIX} (group 1, line {first.line})",
             f"Every hsmconsole share starts with the group {PREFIX}; check the first group.",
@@ -177,24 +191,126 @@ def _chunks(text: str, name: str) -> list[_Chunk]:
             i += 1
         group = len(chunks) + 1
         if len(run) % GROUP_LEN:
-            if len(run) < GROUP_LEN:
-                what = f"has only {len(run)} characters: one or more are missing"
-            elif len(run) < 2 * GROUP_LEN:
-                what = f"has {len(run)} characters: one too many, or a space is missing"
-            else:
-                what = (
-                    f"starts a run of {len(run)} characters, which is not a whole number "
-                    f"of {GROUP_LEN}-character groups"
-                )
-            raise ShareFormatError(
-                f"{name}: group {group} (line {start_line}) {what}",
-                f"Every group has exactly {GROUP_LEN} characters; re-type group {group}.",
-                group=group,
-                line=start_line,
-            )
+            raise _bad_run(run, group, start_line, name)
         for k in range(0, len(run), GROUP_LEN):
             chunks.append(_Chunk(tuple(run[k : k + GROUP_LEN]), len(chunks) + 1, start_line))
     return chunks
+
+
+def _checks(symbols: list[int], group: int) -> bool:
+    """Whether five symbols are a sound group at 1-based position `group` (group 1 is the prefix)."""
+    if len(symbols) != GROUP_LEN:
+        return False
+    if group == 1:
+        return tuple(symbols) == _PREFIX_SYMBOLS
+    return group_check(symbols[:GROUP_DATA], group) == symbols[GROUP_DATA]
+
+
+def _bad_run(run: list[int], first: int, line: int, name: str) -> ShareFormatError:
+    """The error for a run that is not a whole number of groups, placed where it went wrong.
+
+    A run starting at group `first` had characters added or lost. Groups before the mistake still
+    check when cut from the run's start, and groups after it when cut from the run's end, so each
+    group that may hold the mistake is scored by how many groups check around it; the best-scored
+    groups are named. Either `spare` characters are extra (groups after the mistake end `spare`
+    later) or 5 - spare are missing (one group more, ending 5 - spare earlier): both are scored,
+    and a group after the mistake checks under one of the two numberings only. The true place
+    always scores highest (every group around it checks); another ties with it only when shifted
+    groups pass by chance (1 in 32 each), so the span is usually the one group.
+    """
+    whole, spare = divmod(len(run), GROUP_LEN)
+    forward = [_checks(run[GROUP_LEN * j : GROUP_LEN * (j + 1)], first + j) for j in range(whole)]
+    leading = next((j for j, ok in enumerate(forward) if not ok), whole)  # groups checking from the start
+    best, places = -1, set()
+    for shift, groups in ((spare, whole), (spare - GROUP_LEN, whole + 1)):
+        # One point less for the explanation that changes more characters: chance passes then
+        # widen the span to both explanations rather than move it away from the mistake.
+        penalty = int(abs(shift) > GROUP_LEN - abs(shift))
+        at = [GROUP_LEN * j + shift for j in range(groups)]
+        backward = [a >= 0 and _checks(run[a : a + GROUP_LEN], first + j) for j, a in enumerate(at)]
+        trailing = 0  # groups checking from the end, after each candidate place
+        for e in range(groups - 1, -1, -1):
+            score = e + trailing - penalty if e <= leading else -1
+            if score > best:
+                best, places = score, {e}
+            elif score == best:
+                places.add(e)
+            trailing = trailing + 1 if backward[e] and trailing == groups - 1 - e else trailing
+    lo, hi = min(places), max(places)
+    g, last = first + lo, first + hi
+    n = len(run)
+    if n < GROUP_LEN:
+        what = f"group {g} (line {line}) has only {n} characters: one or more are missing"
+    elif n < 2 * GROUP_LEN and g == last:
+        what = f"group {g} (line {line}) has {n} characters: one too many, or a space is missing"
+    elif g == last:
+        what = f"group {g} (line {line}) has a character missing or one too many"
+    else:
+        what = (
+            f"groups {g} to {last} (line {line}) do not split into {GROUP_LEN}-character groups: "
+            "a character is missing, extra, or in the place of a space"
+        )
+    where = f"group {g}" if g == last else f"groups {g} to {last}"
+    return ShareFormatError(
+        f"{name}: {what}",
+        f"Every group has exactly {GROUP_LEN} characters; compare {where} with the paper copy.",
+        group=g,
+        line=line,
+        last_group=last,
+    )
+
+
+def _canonical(c: str) -> str:
+    value = _VALUE.get(c)
+    return c if value is None else ALPHABET[value]
+
+
+def _compact(text: str) -> str:
+    return "".join(c for c in text if c not in SEPARATORS)
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Whether a and b differ by at most one substitution, deletion, insertion or adjacent swap."""
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) <= 1:
+            return True
+        i, j = diff[0], diff[-1]
+        return len(diff) == 2 and j == i + 1 and (a[i], a[j]) == (b[j], b[i])
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def starts_like_share(text: str) -> bool:
+    """Whether text begins with the prefix as a person may render it: any case, I or L for 1,
+    separators anywhere, or with one character wrong, missing, extra or swapped."""
+    head = "".join(_canonical(c) for c in _compact(text)[: GROUP_LEN + 1])
+    return any(_within_one_edit(head[:n], PREFIX) for n in (GROUP_LEN - 1, GROUP_LEN, GROUP_LEN + 1))
+
+
+def looks_like_share(text: str) -> bool:
+    """Whether text is plausibly an hsmconsole share, however mistyped, rather than anything else
+    (a raw base64 share in particular). Such text must go through our decoder, whose checks say
+    what is wrong and where, and never be combined as an unchecked raw share.
+
+    True when it starts like a share, or consists only of share characters and either cannot be
+    base64 (its length is not a multiple of 4) or has the second and third groups of a share
+    (each passes its check, 1 in 1024 for other text) at the place one prefix mistake may put them.
+    """
+    if starts_like_share(text):
+        return True
+    compact = _compact(text)
+    if not compact or any(c not in _VALUE for c in compact):
+        return False
+    if len(compact) % 4:
+        return True
+    symbols = [_VALUE[c] for c in compact]
+    return any(
+        all(_checks(symbols[at + GROUP_LEN * j : at + GROUP_LEN * (j + 1)], 2 + j) for j in (0, 1))
+        for at in (GROUP_LEN - 1, GROUP_LEN, GROUP_LEN + 1)
+    )
 
 
 def _bytes_to_symbols(data: bytes) -> list[int]:

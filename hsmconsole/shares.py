@@ -26,13 +26,16 @@ from hsmconsole.shamir import (
 from hsmconsole.sharecode import (
     ALPHABET,
     PREFIX,
+    SEPARATORS,
     TEXT_ALPHABET,
     ShareFormatError,
     body_groups,
     decode_text,
     encode_text,
     is_packable_text,
+    looks_like_share,
     pack_text,
+    starts_like_share,
     unpack_text,
 )
 
@@ -194,7 +197,11 @@ def decode_share(text: str | Secret, *, source: str = "") -> Share:
     name = f"share from {source}" if source else "the share"
     body, groups = decode_text(raw, name)
     if len(body) < 13:
-        raise ShareFormatError(f"{name} is too short", "A group or more is missing at the end.")
+        raise ShareFormatError(
+            f"{name} is too short: it ends after group {groups + 1}",
+            "A group or more is missing at the end.",
+            group=groups + 2,
+        )
     label_len = body[12]
     secret_len = body[13 + label_len] if len(body) > 13 + label_len else 0
     encoding_code = body[8]
@@ -221,26 +228,41 @@ def decode_share(text: str | Secret, *, source: str = "") -> Share:
 
 
 def parse_shares(text: str | Secret, *, source: str = "") -> list[Share | RawShare]:
-    """Parse one or more shares separated by blank lines: hsmconsole shares, or raw base64 ones."""
+    """Parse one or more shares separated by blank lines: hsmconsole shares, or raw base64 ones.
+
+    A blank line ends a share only where the next one starts (its first group is HSMC1 or one
+    mistake away from it) or where a raw share follows, so a blank line typed inside a share is
+    harmless. Lines are numbered from the start of `text` in messages.
+    """
     raw = text.reveal_str() if isinstance(text, Secret) else text
-    blocks: list[list[str]] = [[]]
-    for line in raw.splitlines():
-        if line.strip():
-            blocks[-1].append(line)
-        elif blocks[-1]:
-            blocks.append([])
-    blocks = [b for b in blocks if b]
-    if not blocks:
+    lines = raw.split("\n")
+    items: list[tuple[bool, int, int]] = []  # (raw?, first line, last line), 0-based
+    i = 0
+    while i < len(lines):
+        if _blank(lines[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(lines) and not _blank(lines[j + 1]):
+            j += 1
+        block = "\n".join(lines[i : j + 1])
+        if items and not items[-1][0] and not starts_like_share(block) and not _looks_raw(block):
+            items[-1] = (False, items[-1][1], j)  # the rest of the share before the blank line
+        else:
+            items.append((_looks_raw(block), i, j))
+        i = j + 1
+    if not items:
         name = f"share from {source}" if source else "the share"
         raise ShareFormatError(f"{name} is empty", "Type or paste the whole share.")
     out: list[Share | RawShare] = []
-    for k, block in enumerate(blocks, 1):
-        src = source if len(blocks) == 1 else f"{source}#{k}" if source else f"#{k}"
-        joined = "\n".join(block)
-        if _looks_raw(joined):
-            out.append(decode_raw_share(joined, source=src))
+    for k, (is_raw, first, last) in enumerate(items, 1):
+        src = source if len(items) == 1 else f"{source}#{k}" if source else f"#{k}"
+        if is_raw:
+            out.append(decode_raw_share(lines[first], source=src))
         else:
-            out.append(decode_share(joined, source=src))
+            # Leading newlines keep the decoder's line numbers those of the whole text.
+            body = "\n" * first + "\n".join(lines[first : last + 1])
+            out.append(decode_share(body, source=src))
     return out
 
 
@@ -383,11 +405,21 @@ def _parse_fields(body: bytes, name: str, source: str) -> Share:
     return Share(meta, index, Secret(payload, "share"), source)
 
 
+def _blank(line: str) -> bool:
+    return all(c in SEPARATORS for c in line)
+
+
 def _looks_raw(text: str) -> bool:
-    stripped = "".join(text.split())
-    if stripped[: len(PREFIX)].upper() == PREFIX or len(text.split()) > 1:
+    """A raw base64 share: one unbroken base64 token that is not plausibly one of our shares.
+
+    Anything that could be ours (a mistyped prefix, look-alikes, pasted without spaces) must be
+    decoded as ours, so that its checksums name the mistake instead of a raw combine returning a
+    wrong secret.
+    """
+    tokens = "".join(" " if c in SEPARATORS else c for c in text).split()
+    if len(tokens) != 1 or looks_like_share(tokens[0]):
         return False
-    return re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", stripped) is not None
+    return re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", tokens[0]) is not None
 
 
 def _reference(shares: Sequence[Share]) -> Share:
