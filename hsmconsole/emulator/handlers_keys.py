@@ -367,11 +367,11 @@ async def get_cert(ctx: Ctx) -> Response:
     _, record = await _record(ctx)
     if not record.get("cert"):
         raise ApiError(404)
-    return Response(decode_b64(record["cert"][1]), media_type=OCTET)
+    return Response(record["cert"][1], media_type=OCTET)
 
 
 async def put_cert(ctx: Ctx) -> Response:
-    cert = [OCTET, b64(ctx.body)]
+    cert = [OCTET, ctx.body]  # raw bytes in the record, as the device stores them
 
     def change(record: dict[str, Any]) -> dict[str, Any]:
         if record.get("cert"):

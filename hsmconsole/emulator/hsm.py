@@ -8,7 +8,7 @@ the device's messages). Identifiers reaching the model are already validated by 
 
 Namespaces: "" is the root namespace. User ids are "id" or "ns~id". Key records are the JSON
 objects the device stores under /key/<id> or /key/.<ns>/<id> (reference §8.1):
-  {"mechanisms":[..],"priv":{"PEM":..}|{"raw":b64},"cert":null|[content_type,b64?],
+  {"mechanisms":[..],"priv":{"PEM":..}|{"raw":b64},"cert":null|[content_type,raw bytes],
    "operations":n,"restrictions":{"tags"?:[..]},"label"?:".."}
 (keys.py interprets "priv"; the model stores the record encrypted with the key-store key.)
 
@@ -447,9 +447,11 @@ class Hsm:
         started = time.monotonic()
         operational = self._state is DeviceState.OPERATIONAL
         contents = hsm_backup.read_backup(data, backup_passphrase, self._cfg, operational=operational)
+        store_keys = dict(self._sealed.keys) if operational else None
         replaced = hsm_backup.apply_backup(
-            self._kv, self._cfg, self._dks, self._keys, contents, operational=operational
-        )
+            self._kv, self._cfg, self._dks, self._keys, contents,
+            operational=operational, store_keys=store_keys,
+        )  # fmt: skip
         if operational and not replaced and self._dk is not None:
             self._enter_operational(self._dk)  # same domain key: stay Operational (finishes a v0 migration)
         else:

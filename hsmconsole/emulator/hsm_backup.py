@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hsmconsole.emulator import backupfmt, devcrypto, restore
+from hsmconsole.emulator import backupfmt, devcrypto, restore, restore_check
 from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_config import Settings
@@ -62,11 +62,14 @@ def apply_backup(
     contents: backupfmt.BackupContents,
     *,
     operational: bool,
+    store_keys: dict[str, bytes] | None = None,
 ) -> bool:
-    """Write the backup into the store in one batch, or leave the store as it was (400) if it fails.
+    """Check the backup's records (restore_check; `store_keys`: the open stores, when Operational), then
+    write it into the store in one batch, or leave the store as it was (400) if anything fails.
     True if the locked domain key changed."""
     before = kv.snapshot()
     try:
+        restore_check.check_backup_records(contents.records, store_keys)
         with kv.batch():
             if operational:
                 restore.apply_partial(kv, cfg, contents)

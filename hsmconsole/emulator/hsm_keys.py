@@ -2,16 +2,83 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Any
 
+from hsmconsole.emulator import keys
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_sealed import SealedStores
-from hsmconsole.emulator.hsm_types import corrupt, key_path
+from hsmconsole.emulator.hsm_types import corrupt, is_valid_id, key_path
 from hsmconsole.emulator.records import RecordError, dumps, load_key_record
 from hsmconsole.emulator.store import KVStore
 
-__all__ = ["Keys"]
+__all__ = ["Keys", "check_key_record", "check_key_usable"]
+
+_KEY_FIELDS = frozenset({"mechanisms", "priv", "cert", "operations", "restrictions", "label"})
+
+
+def _is_b64(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _is_pem_priv(priv: dict[str, Any]) -> bool:
+    return set(priv) == {"PEM"} and isinstance(priv["PEM"], str) and priv["PEM"].isascii()
+
+
+def _is_raw_priv(priv: dict[str, Any]) -> bool:
+    return set(priv) == {"raw"} and _is_b64(priv["raw"])
+
+
+def check_key_record(record: Any) -> None:
+    """The key record's shape (reference §8.1), strictly, as the device decodes it: RecordError naming
+    the field (never its value) if anything would break a handler or the API's schema."""
+
+    def bad(reason: str) -> RecordError:
+        return RecordError(reason)
+
+    if not isinstance(record, dict):
+        raise bad("not an object")
+    if unknown := set(record) - _KEY_FIELDS:
+        raise bad(f"unknown field {sorted(unknown)[0]}")
+    mechanisms = record.get("mechanisms")
+    if not isinstance(mechanisms, list) or not all(m in keys.MECHANISM_ORDER for m in mechanisms):
+        raise bad("mechanisms must be a list of mechanism names")
+    priv = record.get("priv")
+    if not isinstance(priv, dict) or not (_is_pem_priv(priv) or _is_raw_priv(priv)):
+        raise bad('priv must be {"PEM": <PEM>} or {"raw": <base64>}')
+    cert = record.get("cert")
+    if cert is not None and not (
+        isinstance(cert, list) and len(cert) == 2 and isinstance(cert[0], str) and isinstance(cert[1], bytes)
+    ):
+        raise bad("cert must be null or [content type, data]")
+    operations = record.get("operations", 0)
+    if not isinstance(operations, int) or isinstance(operations, bool) or operations < 0:
+        raise bad("operations must be a count")
+    restrictions = record.get("restrictions", {})
+    if not isinstance(restrictions, dict) or set(restrictions) - {"tags"}:
+        raise bad('restrictions must be {"tags"?: [..]}')
+    tags = restrictions.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and is_valid_id(t) for t in tags):
+        raise bad("restrictions.tags must be a list of ids")
+    label = record.get("label", "")
+    if not isinstance(label, str) or len(label.encode()) > 32:
+        raise bad("label must be text of at most 32 bytes")
+
+
+def check_key_usable(record: dict[str, Any]) -> None:
+    """The private key itself loads (PEM parsed and validated by OpenSSL): slower, so only at restore."""
+    try:
+        keys.key_type(record["priv"])
+    except ApiError:
+        raise RecordError("priv holds no usable private key") from None
 
 
 class Keys:
@@ -31,9 +98,11 @@ class Keys:
         if plain is None:
             return None
         try:
-            return load_key_record(plain)
+            record = load_key_record(plain)
+            check_key_record(record)
         except RecordError:
             raise corrupt(path) from None
+        return record
 
     def ids(self, namespace: str) -> list[str]:
         prefix = "/key/" if not namespace else f"/key/.{namespace}/"

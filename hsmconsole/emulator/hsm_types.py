@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from hsmconsole.emulator.errors import ApiError
 
-__all__ = ["STORES", "UNAVAILABLE", "DeviceState", "Role", "UserRecord", "corrupt", "key_path"]
+__all__ = [
+    "STORES",
+    "UNAVAILABLE",
+    "DeviceState",
+    "Role",
+    "UserRecord",
+    "corrupt",
+    "is_valid_id",
+    "is_valid_user_id",
+    "key_path",
+]
 
 UNAVAILABLE = "Service not available"
 # (path prefix, store name): the stores sealed with keys derived from the domain key.
@@ -39,6 +50,19 @@ class UserRecord:
     def namespace(self) -> str:
         """ "" for root users, else the part before the first "~"."""
         return self.user_id.split("~", 1)[0] if "~" in self.user_id else ""
+
+
+_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+
+
+def is_valid_id(text: str) -> bool:
+    """The device's valid_id as a yes/no (handlers_common.valid_id answers with its messages)."""
+    return text.isascii() and _ID.fullmatch(text) is not None and text[0] not in "_-."
+
+
+def is_valid_user_id(text: str) -> bool:
+    """`id` or `ns~id`, split at the first "~"."""
+    return all(is_valid_id(part) for part in text.split("~", 1))
 
 
 def corrupt(what: str) -> ApiError:

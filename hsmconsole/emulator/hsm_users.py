@@ -9,11 +9,31 @@ from typing import Any
 from hsmconsole.emulator import devcrypto
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_sealed import SealedStores
-from hsmconsole.emulator.hsm_types import Role, UserRecord, corrupt
+from hsmconsole.emulator.hsm_types import Role, UserRecord, corrupt, is_valid_id
 from hsmconsole.emulator.records import RecordError, dumps, load_user_record
 from hsmconsole.emulator.store import KVStore
 
-__all__ = ["Namespaces", "Users"]
+__all__ = ["Namespaces", "Users", "check_namespace_record", "check_user_record"]
+
+_ROLES = frozenset(r.value for r in Role)
+
+
+def check_user_record(plain: bytes) -> dict[str, Any]:
+    """A stored user record (reference §8.1), strictly: RecordError naming the field, never its value."""
+    user = load_user_record(plain)
+    if len(user["salt"]) != devcrypto.SALT_LEN or len(user["digest"]) != 32:
+        raise RecordError("salt or digest of the wrong size")
+    if user["role"] not in _ROLES:
+        raise RecordError("unknown role")
+    if not all(is_valid_id(t) for t in user["tags"]):
+        raise RecordError("tags must be ids")
+    return user
+
+
+def check_namespace_record(namespace: str, plain: bytes) -> None:
+    """A namespace record is the JSON string of its own name."""
+    if plain != dumps(namespace):
+        raise RecordError("namespace record does not hold its name")
 
 
 def _new_user(real_name: str, role: Role, passphrase: str) -> dict[str, Any]:
@@ -47,7 +67,7 @@ class Users:
         if plain is None:
             return None
         try:
-            return load_user_record(plain)
+            return check_user_record(plain)
         except RecordError:
             raise corrupt(f"/authentication/{user_id}") from None
 
@@ -62,7 +82,10 @@ class Users:
         return user
 
     def authenticate(self, user_id: str, passphrase: str) -> UserRecord | None:
-        user = self._user(user_id)
+        try:
+            user = self._user(user_id)
+        except ApiError:
+            return None  # the device logs a record it cannot read and refuses the login (401)
         if user is None:
             return None
         if not hmac.compare_digest(devcrypto.passphrase_digest(user["salt"], passphrase), user["digest"]):

@@ -81,10 +81,19 @@ def loads_text(data: bytes) -> Any:
 
 
 def load_key_record(data: bytes) -> dict[str, Any]:
-    record = loads_text(data)
-    if not isinstance(record, dict):
+    """Text everywhere except the certificate's data, which the device stores as raw bytes
+    (`"cert":[content_type, data]`); the shape is checked by hsm_keys.check_key_record."""
+    raw = _loads_latin1(data)
+    if not isinstance(raw, dict):
         raise RecordError("key record is not an object")
-    return record
+    cert = raw.get("cert")
+    record: dict[str, Any] = _texts({k: v for k, v in raw.items() if k != "cert"})
+    if "cert" in raw:
+        if isinstance(cert, list) and len(cert) == 2 and isinstance(cert[1], str):
+            cert = [_texts(cert[0]), _bytes_of(cert[1])]
+        record["cert"] = _texts(cert)
+    # Keep the stored field order (records are re-serialised in it).
+    return {k: record[k] for k in raw}
 
 
 def load_user_record(data: bytes) -> dict[str, Any]:
@@ -92,6 +101,8 @@ def load_user_record(data: bytes) -> dict[str, Any]:
     raw = _loads_latin1(data)
     if not isinstance(raw, dict):
         raise RecordError("user record is not an object")
+    if set(raw) - {"name", "salt", "digest", "role", "tags"}:
+        raise RecordError("user record has an unknown field")
     tags = raw.get("tags", [])
     if not isinstance(tags, list):
         raise RecordError("user tags are not a list")

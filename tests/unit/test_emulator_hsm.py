@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hsmconsole.emulator import devcrypto
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm import DeviceState, Hsm, Role
-from hsmconsole.emulator.records import load_user_record
+from hsmconsole.emulator.records import dumps, load_user_record
 from hsmconsole.emulator.sysupdate import build_update, load_update_key
 
 UNLOCK = "unlockunlock"
@@ -360,3 +360,23 @@ def test_update_key_must_be_an_rsa_public_key(vendor_key: rsa.RSAPrivateKey) -> 
     for bad in (ec_pem, b"not pem"):
         with pytest.raises(ValueError):
             load_update_key(bad)
+
+
+def test_key_certificates_are_stored_as_raw_bytes_like_the_device() -> None:
+    device = Hsm()
+    device.provision(UNLOCK, "adminadmin", datetime.now(UTC))
+    der = bytes(range(256))
+    device.put_key("", "k", _record(), create=True)
+    device.update_key("", "k", lambda r: {**r, "cert": ["application/octet-stream", der]})
+    assert device.get_key("", "k")["cert"] == ["application/octet-stream", der]  # type: ignore[index]
+    plain = device._sealed.get("/key/k", "key_store")
+    assert plain is not None and dumps(der) in plain  # Yojson's string of the raw bytes
+    # Records that break the schema read as a corrupted store (the device's 500), never half-served.
+    bad_records: list[dict[str, Any]] = [
+        {"cert": ["x"]}, {"operations": "lots"}, {"priv": {"PEM": 1}}, {"extra": 1},
+        {"restrictions": {"tags": ["_bad"]}}, {"mechanisms": ["Nope"]}, {"label": "x" * 33},
+    ]  # fmt: skip
+    for bad in bad_records:
+        device._sealed.put("/key/k", "key_store", dumps({**_record(), **bad}))
+        err = _api_error(device.get_key, "", "k")
+        assert (err.status, err.message) == (500, "Corrupted database: /key/k"), bad
