@@ -18,7 +18,7 @@ from pathlib import Path
 import nethsm
 import pytest
 
-from hsmconsole.tls import pin_sdk
+from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0
@@ -116,3 +116,46 @@ def refused(*args: str) -> tuple[int, str, str]:
         out, err = proc.communicate(timeout=10)
         pytest.fail(f"emulator {' '.join(args)} started instead of refusing: {out!r}")
     return proc.returncode, out, err
+
+
+class ProcessDevice:
+    """A `python -m hsmconsole emulator --state-dir D` process seen as one device across restarts:
+    the first start takes --port 0 and reads the port and fingerprint from the banner; a restart is
+    SIGTERM (exit 0) and a new process on the same port and state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._emulator = self._launch("0")
+        self.fingerprint = self._emulator.fingerprint
+
+    def _launch(self, port: str) -> Emulator:
+        emulator = Emulator(launch("--port", port, "--state-dir", str(self.state_dir)))
+        try:
+            emulator.read_banner()
+        except BaseException:
+            emulator.proc.kill()
+            emulator.proc.communicate(timeout=10)
+            raise
+        return emulator
+
+    @property
+    def host_port(self) -> str:
+        return self._emulator.host_port
+
+    def trust_served_certificate(self) -> None:
+        """After a TLS change through the API (factory reset, restore): pin what is served now."""
+        self.fingerprint = fingerprint_of(fetch_certificate(self.host_port))
+
+    def restart(self) -> None:
+        code, out, err = self._emulator.stop(signal.SIGTERM)
+        assert code == 0 and "Traceback" not in out + err, err
+        port = self.host_port.rsplit(":", 1)[1]
+        self._emulator = self._launch(port)
+        # The banner of the new process names the same certificate: the TLS key lives in the state.
+        assert self._emulator.fingerprint == self.fingerprint
+        assert self.host_port.endswith(f":{port}")
+
+    def close(self) -> None:
+        if self._emulator.proc.poll() is None:
+            code, out, err = self._emulator.stop(signal.SIGTERM)
+            assert code == 0 and "Traceback" not in out + err, err

@@ -1,13 +1,18 @@
-"""The issue's "done when": a device's whole life through the official SDK, over pinned TLS."""
+"""The issue's "done when": a device's whole life through the official SDK, over pinned TLS, against the
+in-process EmbeddedEmulator and against the `hsmconsole emulator` process (restarted over its state)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
 
 import coincurve
 import nethsm
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -15,12 +20,12 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nethsm.backup import EncryptedBackup
 
 from hsmconsole.emulator.server import EmbeddedEmulator
-from hsmconsole.tls import fetch_certificate, fingerprint_of
-from tests.integration.conftest import SdkFactory
+from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
 from tests.integration.helpers import b64, fails, public_key
+from tests.integration.process import ProcessDevice
 from tests.paths import VECTORS
 
-# The project's shared/ folder sits beside the repository (also in CI).
+# The real device's backup comes from tests/reference/ (copies checked against their published sums).
 
 UNLOCK = "unlock-passphrase-1"
 ADMIN = "admin-passphrase-1"
@@ -153,17 +158,86 @@ def exercise_keys(operator: nethsm.NetHSM, admin: nethsm.NetHSM) -> None:
     assert back.decode() == b"\x42" * 32
 
 
-def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFactory) -> None:
-    emu = emulator
+class Device(Protocol):
+    """What the life below needs from a running emulated NetHSM."""
+
+    fingerprint: str  # the certificate the client pins
+
+    @property
+    def host_port(self) -> str: ...
+
+    def trust_served_certificate(self) -> None: ...
+
+    def restart(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedDevice:
+    """The in-process server over a state directory; a restart is a power cycle on the same port."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._emu = EmbeddedEmulator(state_dir)
+        self._emu.start()
+        self.fingerprint = self._emu.fingerprint
+
+    @property
+    def host_port(self) -> str:
+        return self._emu.host_port
+
+    def trust_served_certificate(self) -> None:
+        # In process the model says which certificate it serves; the served one must be it.
+        assert fingerprint_of(fetch_certificate(self.host_port)) == self._emu.fingerprint
+        self.fingerprint = self._emu.fingerprint
+
+    def restart(self) -> None:
+        port = int(self.host_port.rsplit(":", 1)[1])
+        self._emu.hsm.shutdown()  # what the CLI does on SIGTERM: counters written, then off
+        self._emu.stop()
+        self._emu = EmbeddedEmulator(self.state_dir, port=port)
+        self._emu.start()
+        assert self._emu.fingerprint == self.fingerprint
+
+    def close(self) -> None:
+        self._emu.stop()
+
+
+@pytest.fixture(params=["embedded", "process"])
+def device(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Device]:
+    """The same life against both ways of running the emulator, each with a state directory."""
+    made: Device = EmbeddedDevice(tmp_path / "state") if request.param == "embedded" else ProcessDevice(
+        tmp_path / "state"
+    )
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_whole_life_of_a_device(device: Device) -> None:
+    clients: list[nethsm.NetHSM] = []
 
     def login(user: str | None = None, passphrase: str | None = None) -> nethsm.NetHSM:
-        # sdk_factory pins the certificate served *now*: it changes on factory reset and restore.
-        if user is None:
-            return sdk_factory()
-        return sdk_factory(user, passphrase if passphrase is not None else PASS[user])
+        # Pins the certificate trusted *now*: it changes on factory reset and restore.
+        auth = None
+        if user is not None:
+            auth = nethsm.Authentication(user, passphrase if passphrase is not None else PASS[user])
+        client = nethsm.NetHSM(device.host_port, auth)
+        pin_sdk(client, device.fingerprint)
+        clients.append(client)
+        return client
 
+    try:
+        _live(device, login)
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _live(device: Device, login: Callable[..., nethsm.NetHSM]) -> None:
     # Pinning is real: the fingerprint we pin is the one the server presents.
-    assert fingerprint_of(fetch_certificate(emu.host_port)) == emu.fingerprint
+    assert fingerprint_of(fetch_certificate(device.host_port)) == device.fingerprint
     anon = login()
     assert anon.get_state() is nethsm.State.UNPROVISIONED
 
@@ -269,17 +343,34 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
         assert path in records.data, path
     assert len(records.domain_key) == 60
 
+    # --- power cycle: the emulator stops and starts again over its state directory ----
+    operations = operator.get_key("ed").operations
+    assert operations > 0
+    device.restart()  # same port, same TLS identity (checked inside)
+    anon = login()
+    assert anon.get_state() is nethsm.State.LOCKED
+    anon.unlock(UNLOCK)
+    admin, operator = login("admin"), login("operator")
+    assert admin.list_users() == sorted(PASS)
+    assert admin.list_keys() == root_keys
+    assert operator.get_key("ed").operations == operations  # RAM counters were written at shutdown
+    check_signatures(operator, admin, "ed", T.CURVE25519)
+    check_signatures(login("acme~op"), login("acme~admin"), "signer", T.EC_P256)
+    backup_user = login("backup")
+
     # --- factory reset ----------------------------------------------------------------
-    old_fingerprint = emu.fingerprint
+    old_fingerprint = device.fingerprint
     admin.factory_reset()
+    device.trust_served_certificate()
     anon = login()
     assert anon.get_state() is nethsm.State.UNPROVISIONED
-    assert emu.fingerprint != old_fingerprint  # a fresh device makes a fresh TLS key
+    assert device.fingerprint != old_fingerprint  # a fresh device makes a fresh TLS key
 
     # --- restore: everything back ---------------------------------------------------
     anon.restore(blob, BACKUP_PASS, now())
-    anon = login()  # the backup brought the old TLS key and certificate back
-    assert emu.fingerprint == old_fingerprint
+    device.trust_served_certificate()  # the backup brought the old TLS key and certificate back
+    anon = login()
+    assert device.fingerprint == old_fingerprint
     assert anon.get_state() is nethsm.State.LOCKED
     anon.unlock(UNLOCK)
     assert anon.get_state() is nethsm.State.OPERATIONAL
@@ -295,9 +386,11 @@ def test_whole_life_of_a_device(emulator: EmbeddedEmulator, sdk_factory: SdkFact
 
     # --- a real device's backup -------------------------------------------------------
     admin.factory_reset()
+    device.trust_served_certificate()
     anon = login()
     assert anon.get_state() is nethsm.State.UNPROVISIONED
     anon.restore((VECTORS / "v1.bin").read_bytes(), "backupbackup", now())
+    device.trust_served_certificate()
     anon = login()
     assert anon.get_state() is nethsm.State.LOCKED
     anon.unlock("unlockunlock")
