@@ -59,3 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hsmconsole: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        # A bug. A traceback, or even str(exc), could show a secret from a local variable or an
+        # argument (a passphrase, a share's bytes), so only the exception's class is named.
+        print(
+            f"hsmconsole: internal error ({type(exc).__name__}); nothing secret was printed. "
+            "Please report it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE

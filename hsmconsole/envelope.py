@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import json
 import os
@@ -166,6 +167,29 @@ def _unb64(value: Any, size: int | None = None) -> bytes:
     return data
 
 
+_ENTRY_TYPES = {f.name: (str if f.type == "str" else int) for f in dataclasses.fields(EnvelopeEntry)}
+
+
+def _entry(value: Any) -> EnvelopeEntry:
+    if not isinstance(value, dict) or set(value) != set(_ENTRY_TYPES):
+        raise ValueError("not an entry")
+    if any(type(value[k]) is not t for k, t in _ENTRY_TYPES.items()):
+        raise ValueError("not an entry")
+    return EnvelopeEntry(**value)
+
+
+def _kdf_number(value: Any, low: int, high: int) -> int:
+    # Bounded before use, so a crafted file cannot make us exhaust memory or time (or overflow:
+    # JSON allows 1e999). bool is an int subclass, hence the exact type test.
+    if type(value) is not int or not low <= value <= high:
+        raise IntegrityError(
+            "the envelope asks for key-derivation settings out of bounds",
+            f"At most {_MAX_MEMORY_KIB} KiB, {_MAX_ITERATIONS} passes and {_MAX_LANES} lanes are "
+            "accepted; this file was altered or not made by hsmconsole.",
+        )
+    return value
+
+
 def _parse(data: bytes) -> tuple[EnvelopeInfo, bytes, bytes, bytes, bytes, bytes]:
     lines = data.split(b"\n")
     if len(lines) < 3 or lines[0] != MAGIC:
@@ -178,21 +202,24 @@ def _parse(data: bytes) -> tuple[EnvelopeInfo, bytes, bytes, bytes, bytes, bytes
         kdf_h = header["kdf"]
         if kdf_h["name"] != "argon2id" or header["cipher"]["name"] != "aes-256-gcm":
             raise ValueError("unknown algorithm")
-        kdf = KdfParams(int(kdf_h["memory_kib"]), int(kdf_h["iterations"]), int(kdf_h["lanes"]))
+        lanes = _kdf_number(kdf_h["lanes"], 1, _MAX_LANES)
+        kdf = KdfParams(
+            _kdf_number(kdf_h["memory_kib"], 8 * lanes, _MAX_MEMORY_KIB),
+            _kdf_number(kdf_h["iterations"], 1, _MAX_ITERATIONS),
+            lanes,
+        )
         salt = _unb64(kdf_h["salt"])
         nonce = _unb64(header["cipher"]["nonce"], 12)
         check = _unb64(header["check"], 16)
-        contents = tuple(EnvelopeEntry(**entry) for entry in header["contents"])
+        if not isinstance(header["contents"], list):
+            raise ValueError("contents is not a list")
+        contents = tuple(_entry(entry) for entry in header["contents"])
         ciphertext = base64.b64decode(lines[2], validate=True)
         if base64.b64encode(ciphertext) != lines[2]:
             raise ValueError("non-canonical base64")  # its spare bits could hide an edit
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError, RecursionError):
+        # RecursionError: json.loads of a deeply nested header.
         raise IntegrityError("the envelope's header is damaged", "Use another copy.") from None
-    if not (
-        1 <= kdf.lanes <= _MAX_LANES
-        and 1 <= kdf.iterations <= _MAX_ITERATIONS
-        and 8 * kdf.lanes <= kdf.memory_kib <= _MAX_MEMORY_KIB
-        and 16 <= len(salt) <= 64
-    ):
+    if not 16 <= len(salt) <= 64:
         raise IntegrityError("the envelope asks for key-derivation settings out of bounds")
     return EnvelopeInfo(kdf, contents), aad, salt, nonce, check, ciphertext

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+# What link() and chmod() fail with on file systems without hard links or Unix modes (FAT and
+# exFAT USB sticks, where envelopes are carried, and some network or FUSE mounts).
+_UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
 def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> Path:
@@ -13,27 +18,32 @@ def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> 
 
     The bytes go to a temporary file in the same directory (created 0600 by mkstemp), are fsynced,
     then renamed over the target, so a reader never sees a half-written file and a crash leaves
-    either the old file or none. With `overwrite=False` an existing file is an error, so a backup
-    or share is never silently replaced.
+    either the old file or none. With `overwrite=False` an existing file is an error
+    (FileExistsError), so a backup or share is never silently replaced. A regular file where a
+    directory of the path should be is a NotADirectoryError naming that file.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
+    make_directory(directory)
     if not overwrite and target.exists():
-        raise FileExistsError(f"{target} already exists")
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
+        try:
+            os.chmod(tmp, 0o600)
+        except OSError as exc:
+            # mkstemp created it 0600 (or stricter, by umask); where modes are not supported the
+            # mount decides, and a failed chmod cannot have widened anything.
+            if exc.errno not in _UNSUPPORTED:
+                raise
         if overwrite:
             os.replace(tmp, target)
         else:
-            # link() fails if the target appeared meanwhile, unlike rename().
-            os.link(tmp, target)
-            os.unlink(tmp)
+            _create_from(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -47,10 +57,52 @@ def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> 
     return target
 
 
+def _create_from(tmp: str, target: Path) -> None:
+    """Give the finished file `tmp` the name `target`, refusing if that name exists meanwhile."""
+    try:
+        # link() fails if the target appeared meanwhile, unlike rename().
+        os.link(tmp, target)
+    except OSError as exc:
+        if exc.errno not in _UNSUPPORTED:
+            raise
+    else:
+        os.unlink(tmp)
+        return
+    # No hard links here: claim the name with an exclusive create (which fails if it exists), then
+    # rename the finished file over our own empty placeholder. A crash in between leaves an empty
+    # file, never a partial one.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise
+
+
+def file_in_the_way(directory: Path) -> Path | None:
+    """The deepest existing part of `directory` if it is not a directory (so nothing can go there)."""
+    for existing in (directory, *directory.parents):
+        if existing.exists():
+            return None if existing.is_dir() else existing
+    return None
+
+
+def make_directory(directory: Path, *, mode: int = 0o777) -> None:
+    """mkdir -p, but a regular file in the way is a NotADirectoryError naming that file."""
+    blocker = file_in_the_way(directory)
+    if blocker is not None:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker))
+    try:
+        directory.mkdir(mode=mode, parents=True, exist_ok=True)
+    except FileExistsError:  # something not a directory appeared, or a dangling symlink
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory)) from None
+
+
 def append_private(path: Path | str, line: bytes) -> None:
     """Append one line to a 0600 file (created if missing), fsynced: used for append-only journals."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_directory(target.parent)
     fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)

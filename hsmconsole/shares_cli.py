@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import getpass
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.journal import verify_journal
 from hsmconsole.passgen import generate_passphrase
 from hsmconsole.secrets import Secret
+from hsmconsole.sharecode import ALPHABET
 from hsmconsole.shares import (
     RAW_SHARE_WARNING,
     RawShare,
@@ -54,7 +57,7 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--generation", type=int, default=1, help="generation number (default 1)")
     p.add_argument(
         "--binary", action="store_true",
-        help="use the file's bytes exactly; by default one trailing newline is dropped",
+        help="use the file's bytes exactly; by default one trailing LF or CRLF is dropped",
     )  # fmt: skip
     p.set_defaults(handler=_split)
 
@@ -126,33 +129,57 @@ def _read_shares(paths: list[str]) -> list[Share | RawShare]:
     for path in paths:
         data = _read(path)
         try:
-            text = data.decode("utf-8")
+            # utf-8-sig: editors on Windows start files with a byte order mark.
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise InputError(f"{_source(path)} is not a text file of shares") from None
         out.extend(parse_shares(text, source=_source(path)))
     return out
 
 
+def _write_error(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, NotADirectoryError):
+        return InputError(
+            f"{exc.filename or path.parent} is a file, not a directory",
+            f"Choose another place for {path.name}; nothing was written.",
+        )
+    if isinstance(exc, FileExistsError):
+        return InputError(f"{path} already exists", "Choose another name; nothing was overwritten.")
+    return InputError(f"cannot write {path}: {exc.strerror}", "Nothing was written.")
+
+
 def _write_new(path: Path, data: bytes) -> None:
     try:
         fileio.write_private(path, data)
-    except FileExistsError:
-        raise InputError(
-            f"{path} already exists", "Choose another name; nothing was overwritten."
-        ) from None
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+        raise _write_error(path, exc) from None
 
 
 def _refuse_existing(path: Path) -> None:
-    if path.exists():
+    """Refuse, before any work or passphrase prompt, an output that cannot be written."""
+    try:
+        blocker = fileio.file_in_the_way(path.parent)
+        exists = path.exists() or path.is_symlink()
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    if blocker is not None:
+        raise _write_error(path, NotADirectoryError(errno.ENOTDIR, "Not a directory", str(blocker)))
+    if exists:
         raise InputError(f"{path} already exists", "Choose another name; nothing was written.")
+
+
+def _without_newline(data: bytes) -> bytes:
+    """The secret without the one line ending an editor adds: LF or CRLF, once. A lone CR stays,
+    as it cannot be a line ending on its own here and may be part of the secret."""
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    return data.removesuffix(b"\n")
 
 
 def _split(args: argparse.Namespace) -> int:
     data = _read(args.secret_file)
     if not args.binary:
-        data = data.removesuffix(b"\n").removesuffix(b"\r")
+        data = _without_newline(data)
     secret = Secret(data, "secret")
     data = b""
     shares = split_secret(
@@ -174,8 +201,10 @@ def _split(args: argparse.Namespace) -> int:
     ]
     for t in targets:
         _refuse_existing(t)
-    if not out_dir.exists():
-        out_dir.mkdir(mode=0o700, parents=True)
+    try:
+        fileio.make_directory(out_dir, mode=0o700)
+    except OSError as exc:
+        raise _write_error(targets[0], exc) from None
     written: list[Path] = []
     try:
         for share, target in zip(shares, targets, strict=True):
@@ -221,12 +250,7 @@ def _combine(args: argparse.Namespace) -> int:
     else:
         if args.threshold is not None:
             raise InputError("--threshold is only for raw shares: hsmconsole shares record theirs")
-        expect = None
-        if args.expect_set is not None or args.expect_generation is not None:
-            meta = formatted[0].set
-            expect = SetRef(
-                (args.expect_set or meta.set_id).upper(), args.expect_generation or meta.generation
-            )
+        expect = _expected(args, formatted[0])
         secret = combine_shares(formatted, expect=expect)
     try:
         _write_new(out, secret.reveal())
@@ -238,6 +262,22 @@ def _combine(args: argparse.Namespace) -> int:
     else:
         print(f"Combined {len(raw)} raw shares into {out} (unverified).")
     return 0
+
+
+def _expected(args: argparse.Namespace, first: Share) -> SetRef | None:
+    """--expect-set / --expect-generation as a SetRef; what is not given is taken from the shares."""
+    if args.expect_set is None and args.expect_generation is None:
+        return None
+    set_id, generation = first.set.set_id, first.set.generation
+    if args.expect_set is not None:
+        set_id = args.expect_set.upper().translate(str.maketrans("OIL", "011"))
+        if not re.fullmatch(f"[{ALPHABET}]{{8}}", set_id):
+            raise InputError("--expect-set takes a set id: 8 characters of the share alphabet")
+    if args.expect_generation is not None:
+        generation = args.expect_generation
+        if not 1 <= generation <= 0xFFFF:
+            raise InputError("--expect-generation takes a generation from 1 to 65535")
+    return SetRef(set_id, generation)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -287,10 +327,22 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _getpass(prompt: str) -> Secret:
+    try:
+        return Secret(getpass.getpass(prompt), "envelope passphrase")
+    except EOFError:
+        # getpass reads the terminal, or stdin without one; stdin was empty or already read.
+        raise InputError(
+            "no passphrase could be read (no terminal)",
+            "Run this from a terminal: the passphrase is typed there with echo off, never read "
+            "from a file, the command line or the environment. Nothing was written.",
+        ) from None
+
+
 def _ask_passphrase(prompt: str, *, confirm: bool) -> Secret:
-    first = Secret(getpass.getpass(prompt), "envelope passphrase")
+    first = _getpass(prompt)
     if confirm:
-        again = Secret(getpass.getpass("Again, to confirm: "), "envelope passphrase")
+        again = _getpass("Again, to confirm: ")
         if first != again:
             raise InputError("the two passphrases differ", "Nothing was written; try again.")
     return first

@@ -112,3 +112,37 @@ def test_every_flipped_bit_is_refused(shares) -> None:  # type: ignore[no-untype
             edited[pos] ^= 1 << bit
             with pytest.raises(HsmConsoleError):
                 envelope.open_envelope(bytes(edited), PASS)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("memory_kib", "1e999"), ("memory_kib", "-1e999"), ("memory_kib", "1e30"),
+        ("memory_kib", "2147483648"), ("memory_kib", "7"), ("memory_kib", "65536.0"),
+        ("memory_kib", '"65536"'), ("iterations", "1e999"),
+        ("iterations", "0"), ("iterations", "17"), ("iterations", "true"), ("lanes", "0"), ("lanes", "17"),
+        ("lanes", "99999999999999999999"), ("lanes", "null"), ("lanes", "[4]"),
+    ],
+)  # fmt: skip
+def test_absurd_key_derivation_parameters_are_refused(shares, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    data = envelope.seal([shares[0]], PASS, kdf=FAST)
+    magic, header, body, _ = data.split(b"\n")
+    current = json.loads(header)["kdf"][field]
+    edited = header.replace(f'"{field}":{current}'.encode(), f'"{field}":{value}'.encode())
+    assert edited != header
+    with pytest.raises(IntegrityError, match="out of bounds"):
+        envelope.envelope_info(b"\n".join([magic, edited, body, b""]))
+
+
+def test_deeply_nested_or_mistyped_headers_are_damaged_not_crashes(shares) -> None:  # type: ignore[no-untyped-def]
+    data = envelope.seal([shares[0]], PASS, kdf=FAST)
+    magic, header, body, _ = data.split(b"\n")
+    h = json.loads(header)
+    mistyped = []
+    for key, value in (("index", "1"), ("count", 3.0), ("set_id", 7), ("generation", True)):
+        entry = dict(h["contents"][0], **{key: value})
+        mistyped.append(json.dumps({**h, "contents": [entry]}, sort_keys=True, separators=(",", ":")))
+    mistyped.append(json.dumps({**h, "contents": {"a": 1}}, sort_keys=True, separators=(",", ":")))
+    for bad in [b"[" * 100_000, b"{" * 50_000, b'{"kdf": [' * 30_000, *(m.encode() for m in mistyped)]:
+        with pytest.raises(IntegrityError, match="damaged"):
+            envelope.open_envelope(b"\n".join([magic, bad, body, b""]), PASS)

@@ -208,3 +208,138 @@ def test_as_a_process(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "back").read_bytes() == b"process level secret"
     assert "process level secret" not in r.stdout + r.stderr
+
+
+# --- what goes wrong says what went wrong, never with a traceback -------------------------------
+
+
+def test_a_file_where_a_directory_should_be_is_named(split5, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    secret, files = split5
+    afile = tmp_path / "afile"
+    afile.write_bytes(b"not a directory")
+    capsys.readouterr()
+    for out_dir in (afile, afile / "sub"):
+        rc = main(["shares", "split", "-k", "2", "-n", "3", "--secret-file", str(secret),
+                   "--out-dir", str(out_dir)])  # fmt: skip
+        assert rc == 2
+        err = capsys.readouterr().err
+        assert f"{afile} is a file, not a directory" in err and "already exists" not in err
+    for args in (["shares", "combine", *map(str, files[:3])], ["shares", "generate"]):
+        assert main([*args, "--out", str(afile / "x")]) == 2
+        err = capsys.readouterr().err
+        assert f"{afile} is a file, not a directory" in err and "already exists" not in err
+    assert afile.read_bytes() == b"not a directory"
+
+
+def test_seal_without_a_terminal_says_so(split5, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    _, files = split5
+
+    def no_terminal(prompt: str = "") -> str:
+        raise EOFError  # what getpass does with no terminal and an empty stdin
+
+    monkeypatch.setattr(getpass, "getpass", no_terminal)
+    env = tmp_path / "env"
+    assert main(["shares", "seal", str(files[0]), "--out", str(env)]) == 2
+    assert "no passphrase could be read (no terminal)" in capsys.readouterr().err
+    assert not env.exists()
+
+
+def test_an_unexpected_error_is_one_line_without_its_message(  # type: ignore[no-untyped-def]
+    split5, monkeypatch, capsys
+) -> None:
+    _, files = split5
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("hsmc1 secret share text 4k7w2c9hzq8x")
+
+    monkeypatch.setattr("hsmconsole.shares_cli.parse_shares", broken)
+    capsys.readouterr()
+    assert main(["shares", "check", str(files[0])]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "hsmconsole: internal error (RuntimeError); nothing secret was printed. Please report it.\n"
+    )
+    assert "4k7w2c9hzq8x" not in captured.out + captured.err
+
+
+def test_secret_file_line_endings(tmp_path: Path) -> None:
+    cases = {
+        b"a long enough secret\n": b"a long enough secret",
+        b"a long enough secret\r\n": b"a long enough secret",
+        b"a long enough secret\r": b"a long enough secret\r",  # a lone CR is not a line ending
+        b"a long enough secret\n\n": b"a long enough secret\n",  # only one line ending goes
+        b"a long enough secret\n\r\n": b"a long enough secret\n",
+    }
+    for n, (content, expected) in enumerate(cases.items()):
+        (tmp_path / f"s{n}").write_bytes(content)
+        out = tmp_path / f"out{n}"
+        assert main(["shares", "split", "-k", "2", "-n", "2", "--secret-file", str(tmp_path / f"s{n}"),
+                     "--out-dir", str(out)]) == 0  # fmt: skip
+        back = tmp_path / f"back{n}"
+        assert main(["shares", "combine", *map(str, sorted(out.iterdir())), "--out", str(back)]) == 0
+        assert back.read_bytes() == expected, content
+
+
+def test_share_files_may_start_with_a_byte_order_mark(split5, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    secret, files = split5
+    marked = []
+    for f in files[:3]:
+        m = tmp_path / f"bom-{f.name}"
+        m.write_bytes(b"\xef\xbb\xbf" + f.read_bytes().replace(b"\n", b"\r\n"))
+        marked.append(str(m))
+    out = tmp_path / "back"
+    assert main(["shares", "combine", *marked, "--out", str(out)]) == 0
+    assert out.read_bytes() == secret.read_bytes()
+
+
+def test_expected_set_and_generation_are_checked(split5, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    _, files = split5
+    set_id = files[0].name.split("-")[1]
+    out = tmp_path / "back"
+    trio = list(map(str, files[:3]))
+    for bad in (["--expect-generation", "0"], ["--expect-generation", "70000"], ["--expect-set", "short"]):
+        assert main(["shares", "combine", *trio, "--out", str(out), *bad]) == 2
+        assert "--expect-" in capsys.readouterr().err
+    assert main(["shares", "combine", *trio, "--out", str(out), "--expect-generation", "2"]) == 2
+    assert "generation 2" in capsys.readouterr().err
+    assert not out.exists()
+    look_alike = set_id.lower().replace("0", "o").replace("1", "l")
+    assert main(["shares", "combine", *trio, "--out", str(out), "--expect-set", look_alike,
+                 "--expect-generation", "1"]) == 0  # fmt: skip
+
+
+def test_failures_as_a_process_print_no_traceback(split5, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    secret, files = split5
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    (tmp_path / "afile").write_bytes(b"")
+    sealed = tmp_path / "ok.hsmenv"
+    answers = iter(["envelope passphrase 1"] * 2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(getpass, "getpass", lambda prompt="": next(answers))
+        assert main(["shares", "seal", str(files[0]), "--out", str(sealed)]) == 0
+    magic, header, body, _ = sealed.read_bytes().split(b"\n")
+    crafted = {
+        "inf": header.replace(b'"memory_kib":65536', b'"memory_kib":1e999'),
+        "deep": b"[" * 100_000,
+    }
+    for name, h in crafted.items():
+        (tmp_path / f"{name}.hsmenv").write_bytes(b"\n".join([magic, h, body, b""]))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        # A new session has no controlling terminal, so getpass cannot open /dev/tty.
+        return subprocess.run(
+            [sys.executable, "-m", "hsmconsole", *args], stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=False, start_new_session=True,
+        )  # fmt: skip
+
+    cases = [
+        (["shares", "split", "-k", "2", "-n", "3", "--secret-file", str(secret), "--out-dir", "afile/d"], 2),
+        (["shares", "seal", str(files[0]), "--out", "new.hsmenv"], 2),
+        (["shares", "open", "inf.hsmenv", "--out", "x"], 1),
+        (["shares", "open", "deep.hsmenv", "--out", "x"], 1),
+    ]
+    for args, rc in cases:
+        r = run(*args)
+        assert r.returncode == rc, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "Error:" not in r.stderr, (args, r.stderr)
+    assert not (tmp_path / "new.hsmenv").exists() and not (tmp_path / "x").exists()
