@@ -27,6 +27,7 @@ _DEVICE_RE = re.compile(r"[A-Za-z0-9._:-]{0,64}")
 _SET_ID_RE = re.compile(f"[{ALPHABET}]{{8}}")
 _LOWER = ALPHABET.lower()
 _FINGERPRINT_RE = re.compile(f"[{_LOWER}]{{4}}-[{_LOWER}]{{4}}")
+_HASH_RE = re.compile("[0-9a-f]{64}")
 # What secrets look like in text: the share prefix, a long unbroken run of base32/base64/hex
 # characters (passphrases, raw shares, keys, digests), or several share-like groups in a row.
 _SHARE_PREFIX_RE = re.compile(r"HSMC[1IL]", re.IGNORECASE)
@@ -226,8 +227,15 @@ def verify_journal(path: Path | str, *, expected_head: str | None = None) -> Ver
     """Check the whole chain and name the first bad line (1-based).
 
     A chain cannot show that lines were cut off its end, nor that someone rewrote it from the
-    first changed line on: pass `expected_head` (a hash recorded elsewhere) to catch both.
+    first changed line on: pass `expected_head` (a hash recorded elsewhere, in any case, as it is
+    often copied from paper) to catch both.
     """
+    if expected_head is not None:
+        expected_head = expected_head.strip().lower()
+        if not _HASH_RE.fullmatch(expected_head):
+            raise InputError(
+                "the expected head is not a SHA-256 hash", "Give the 64 hexadecimal characters recorded."
+            )
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -241,10 +249,12 @@ def verify_journal(path: Path | str, *, expected_head: str | None = None) -> Ver
     for i, (e, _) in enumerate(parsed):
         if e is not None:
             last_line_of[e.seq] = i
+    heads = [GENESIS]  # heads[k]: the hash after k sound entries
     prev, seq = GENESIS, 1
 
-    def report(line: int, kind: ProblemKind, message: str) -> VerifyReport:
-        return VerifyReport(seq - 1, prev, JournalProblem(line, kind, f"line {line} {message}"))
+    def report(line: int, kind: ProblemKind, message: str, *, sound: int | None = None) -> VerifyReport:
+        sound = seq - 1 if sound is None else sound
+        return VerifyReport(sound, heads[sound], JournalProblem(line, kind, f"line {line} {message}"))
 
     for i, (entry, why) in enumerate(parsed):
         n = i + 1
@@ -254,6 +264,17 @@ def verify_journal(path: Path | str, *, expected_head: str | None = None) -> Ver
         if entry is None:
             kind = ProblemKind.EDITED if why.startswith("was edited") else ProblemKind.MALFORMED
             return report(n, kind, why)
+        if entry.seq == seq and entry.prev != prev:
+            # In its place but not linked to the line before: that line was edited with its hash
+            # recomputed (it then looks sound), or this one was forged. Either may be true.
+            if n == 1:
+                return report(n, ProblemKind.EDITED, "was edited or forged: it does not start the chain")
+            return report(
+                n - 1,
+                ProblemKind.EDITED,
+                f"was edited, or line {n} was forged: line {n} does not link to line {n - 1}",
+                sound=seq - 2,
+            )
         if entry.prev != prev or entry.seq != seq:
             if entry.seq > seq and last_line_of.get(seq, -1) <= i:
                 gap = f"entry {seq}" if entry.seq == seq + 1 else f"entries {seq} to {entry.seq - 1}"
@@ -265,6 +286,7 @@ def verify_journal(path: Path | str, *, expected_head: str | None = None) -> Ver
                 "inserted at or before it",
             )
         prev, seq = entry.hash, seq + 1
+        heads.append(prev)
     if expected_head is not None and expected_head != prev:
         return report(
             len(parsed),

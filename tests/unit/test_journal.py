@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.errors import IntegrityError
+from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.journal import (
     GENESIS,
     Journal,
@@ -91,21 +92,56 @@ def test_edited_line(tmp_path: Path) -> None:
     assert problem is not None and problem.line == 3 and problem.kind is ProblemKind.EDITED
 
 
-def test_edited_line_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
-    import hashlib
-
-    path = tmp_path / "j"
-    make_journal(path)
-    lines = lines_of(path)
-    fields = json.loads(lines[2])
-    fields["outcome"] = "failed"
+def _recompute(line: bytes, **changes: object) -> bytes:
+    """A line edited by someone who also recomputed its hash: it looks sound on its own."""
+    fields = json.loads(line)
+    fields.update(changes)
     del fields["hash"]
     canon = json.dumps(fields, sort_keys=True, separators=(",", ":"))
     fields["hash"] = hashlib.sha256(canon.encode()).hexdigest()
-    lines[2] = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+@pytest.mark.parametrize("victim", [0, 2, 4])
+def test_edited_line_with_recomputed_hash_names_it_and_the_next(tmp_path: Path, victim: int) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    sound_head = GENESIS if victim == 0 else json.loads(lines[victim - 1])["hash"]
+    lines[victim] = _recompute(lines[victim], outcome="failed")
+    write(path, lines)
+    report = verify_journal(path)
+    problem = report.problem
+    assert problem is not None and problem.kind is ProblemKind.EDITED
+    n = victim + 1
+    assert problem.line == n
+    assert problem.message == (
+        f"line {n} was edited, or line {n + 1} was forged: line {n + 1} does not link to line {n}"
+    )
+    # Line n itself is in doubt, so only the lines before it are reported sound.
+    assert report.entries == victim
+    assert report.head == sound_head
+
+
+def test_a_first_line_that_does_not_start_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    lines = lines_of(path)
+    lines[0] = _recompute(lines[0], prev="1" * 64)
     write(path, lines)
     problem = verify_journal(path).problem
-    assert problem is not None and problem.line == 4
+    assert problem is not None and problem.line == 1 and problem.kind is ProblemKind.EDITED
+    assert "does not start the chain" in problem.message
+
+
+def test_the_expected_head_may_be_given_in_upper_case(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    make_journal(path)
+    head = verify_journal(path).head
+    assert verify_journal(path, expected_head=f" {head.upper()}\n").ok
+    assert verify_journal(path, expected_head=GENESIS).problem is not None
+    with pytest.raises(InputError, match="not a SHA-256 hash"):
+        verify_journal(path, expected_head=head[:40])
 
 
 def test_reformatted_line_counts_as_edited(tmp_path: Path) -> None:

@@ -180,8 +180,13 @@ def test_journal_verify(tmp_path: Path, capsys) -> None:  # type: ignore[no-unty
     for who in ("alice", "bob", "carol"):
         journal.append(JournalEvent(who, "ceremony.share-issued", Outcome.OK))
     assert main(["journal", "verify", str(path)]) == 0
-    assert "OK, 3 entries" in capsys.readouterr().out
     lines = path.read_bytes().splitlines(keepends=True)
+    out = capsys.readouterr().out
+    assert "OK, 3 entries" in out
+    head = out.split("head ")[1].strip()
+    assert main(["journal", "verify", str(path), "--head", head.upper()]) == 0  # copied from paper
+    assert main(["journal", "verify", str(path), "--head", "0" * 64]) == 1
+    capsys.readouterr()
     path.write_bytes(lines[0] + lines[2])
     assert main(["journal", "verify", str(path)]) == 1
     assert "line 2" in capsys.readouterr().err
