@@ -8,6 +8,7 @@ from hsmconsole.client import Credentials, DeviceClient
 from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.journal import Journal, Outcome, record
 from hsmconsole.secrets import Secret
+from hsmconsole.sharecode import GROUP_LEN, SEPARATORS
 from hsmconsole.shares import (
     SecretKind,
     SetRef,
@@ -36,6 +37,21 @@ class Progress:
         if self.needed is None:
             return "No share entered yet."
         return f"{self.entered} of {self.needed} shares entered ({self.secret_name}, set {self.set_id})."
+
+
+def group_offset(text: str, group: int) -> int:
+    """Where 1-based `group` (HSMC1 is group 1) starts in a typed share, for putting the cursor
+    on the group a refusal names. Groups are counted as the share check counts them: every five
+    characters that are not separators."""
+    want = max(0, group - 1) * GROUP_LEN
+    seen = 0
+    for i, ch in enumerate(text):
+        if ch in SEPARATORS:
+            continue
+        if seen == want:
+            return i
+        seen += 1
+    return len(text)
 
 
 class ShareCollector:
@@ -215,4 +231,10 @@ def _journal(
     )
 
 
-__all__ = ["Progress", "ShareCollector", "set_backup_passphrase_by_quorum", "unlock_by_quorum"]
+__all__ = [
+    "Progress",
+    "ShareCollector",
+    "group_offset",
+    "set_backup_passphrase_by_quorum",
+    "unlock_by_quorum",
+]

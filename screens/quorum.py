@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
 from hsmconsole.errors import HsmConsoleError
-from hsmconsole.quorum import ShareCollector
+from hsmconsole.quorum import ShareCollector, group_offset
 from hsmconsole.secrets import Secret
 from hsmconsole.sharecode import ShareFormatError
 from hsmconsole.shares import SecretKind
@@ -29,10 +29,10 @@ class QuorumScreen(CoreScreen[bool]):
     DONE_PROMPT: ClassVar[str] = "Quorum reached: press Enter to go ahead, Esc to cancel."
     FINISH_LABEL: ClassVar[str] = "Go ahead"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "finish", "Go ahead", id="quorum.finish"),
-        Binding("ctrl+r", "reveal", "Show/hide", id="quorum.reveal"),
-        Binding("escape", "cancel", "Cancel", id="quorum.cancel"),
-        Binding("f1", "app.help", "Help", id="quorum.help"),
+        Binding("enter", "finish", "Go ahead", key_display="Enter", id="quorum.finish"),
+        Binding("ctrl+r", "reveal", "Show/hide", key_display="Ctrl+R", id="quorum.reveal"),
+        Binding("escape", "cancel", "Cancel", key_display="Esc", id="quorum.cancel"),
+        Binding("f1", "app.help", "Help", key_display="F1", id="quorum.help"),
     ]
     MUTATIONS = frozenset({"finish", "cancel"})
 
@@ -83,23 +83,33 @@ class QuorumScreen(CoreScreen[bool]):
         event.stop()
         if self.busy:
             return
+        box = event.input
         text = Secret(event.value, label="share text")
-        event.input.value = ""  # the share never stays in the widget
         source = f"custodian {len(self._accepted) + 1}"
         error = self.query_one("#share-error", Static)
         try:
             share = self.collector.add(text, source=source)
         except ShareFormatError as err:
+            # A typo: keep the text (still hidden) so one wrong character costs one correction,
+            # not retyping the whole share; the cursor goes to the group the check located.
             where = ""
-            if err.group and f"group {err.group}" not in err.title:
-                where = f" Look at group {err.group}."
-            error.update(f"Refused: {err.title}.{where}\n{err.hint}")
+            if err.group:
+                box.cursor_position = group_offset(event.value, err.group)
+                if f"group {err.group}" not in err.title:
+                    where = f" Look at group {err.group}."
+            error.update(
+                f"Refused: {err.title}.{where}\n{err.hint} Your text is kept for correcting, "
+                "hidden (Ctrl+R shows it); the cursor is at that group."
+            )
             return
         except HsmConsoleError as err:
+            box.value = ""  # a whole other share is needed: its characters are no use here
             error.update(f"Refused: {err.title}.\n{err.hint}")
             return
         finally:
             text.wipe()
+        box.value = ""  # an accepted share never stays in the widget
+        box.password = True  # and the next custodian starts hidden, whatever this one chose
         error.update("")
         self._accepted.append(f"{source}: {share.name.split(' (')[0]}, check {share.fingerprint}")
         self._update_progress()

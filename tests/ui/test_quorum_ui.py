@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
+import pytest
 from textual.widgets import Input, Static
 
 from hsmconsole.client import Credentials
@@ -50,7 +53,10 @@ async def _open_unlock(pilot) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(pilot.app.screen, QuorumUnlockScreen)
 
 
-async def test_quorum_unlock_with_any_two_shares(locked: LockedDevice, store: ProfileStore) -> None:
+async def test_quorum_unlock_with_any_two_shares(
+    locked: LockedDevice, store: ProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocks = _count_unlocks(locked, monkeypatch)
     clients: list[RecordingClient] = []
     app = _app(locked, store, clients)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -66,6 +72,7 @@ async def test_quorum_unlock_with_any_two_shares(locked: LockedDevice, store: Pr
         status = pilot.app.screen.status
         assert status is not None and status.state is DeviceState.OPERATIONAL
     assert clients[0].calls == ["unlock"]
+    assert unlocks == ["unlock"]  # the emulator-side spy sees a real unlock request
     assert locked.client().state() is DeviceState.OPERATIONAL
 
 
@@ -212,3 +219,96 @@ async def test_backup_passphrase_from_shares_finishes_a_stopped_ceremony(
     # The device now has exactly that backup passphrase: changing it with it as current works.
     admin = Credentials("admin", Secret(ADMIN))
     locked.client().set_backup_passphrase(admin, Secret("another-backup-pp"), Secret(backup))
+
+
+def _count_unlocks(device: LockedDevice, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every unlock the emulator's device model receives over HTTPS (a spy on the emulator side)."""
+    seen: list[str] = []
+    real: Callable[[str], None] = device.emulator.hsm.unlock
+
+    def unlock(passphrase: str) -> None:
+        seen.append("unlock")
+        real(passphrase)
+
+    monkeypatch.setattr(device.emulator.hsm, "unlock", unlock)
+    return seen
+
+
+def _typo(text: str, group: int) -> str:
+    words = text.split()
+    bad = words[group - 1]
+    words[group - 1] = ("Z" if bad[0] != "Z" else "Y") + bad[1:]
+    return " ".join(words)
+
+
+async def test_a_refused_typo_stays_in_the_hidden_input_for_correction(
+    locked: LockedDevice, store: ProfileStore
+) -> None:
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    good = locked.unlock_shares[0]
+    typo = _typo(good, 9)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_unlock(pilot)
+        await _enter(pilot, typo)
+        box = pilot.app.screen.query_one("#share", Input)
+        assert "group 9" in _error_text(pilot)
+        # Kept, still masked, with the cursor on the first character of group 9.
+        assert box.value == typo and box.password
+        assert box.cursor_position == typo.index(typo.split()[8])
+        assert typo.split()[8] not in "\n".join(s.text for s in pilot.app.screen._compositor.render_strips())
+        # Ctrl+R shows it to find the typo; correcting one character is enough.
+        await pilot.press("ctrl+r")
+        assert not box.password
+        await pilot.press("delete")
+        await pilot.press(*good.split()[8][0].lower())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "1 of 2" in str(pilot.app.screen.query_one("#progress-text", Static).render())
+        # Accepted: the text is gone, and the next custodian starts hidden again.
+        assert box.value == "" and box.password
+        # A share of another secret is no typo: nothing to correct, so it is not kept.
+        await _enter(pilot, locked.admin_shares[1])
+        assert "admin passphrase" in _error_text(pilot) and box.value == ""
+    assert clients[0].calls == []
+
+
+@pytest.mark.parametrize("case", ["wrong-kind", "typo", "short", "mixed", "forged"])
+async def test_wrong_short_or_mixed_share_sets_never_reach_the_emulator(
+    case: str, locked: LockedDevice, store: ProfileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocks = _count_unlocks(locked, monkeypatch)
+    clients: list[RecordingClient] = []
+    app = _app(locked, store, clients)
+    other_split = [
+        encode_share(s).reveal_str()
+        for s in split_secret(Secret("unlock-passphrase-for-ui-tests"), threshold=2, count=3)
+    ]
+    forged_share = decode_share(locked.unlock_shares[1])
+    payload = bytearray(forged_share.payload.reveal())
+    payload[0] ^= 0x01
+    forged = encode_share(replace(forged_share, payload=Secret(bytes(payload)))).reveal_str()
+    sets: dict[str, list[str]] = {
+        "wrong-kind": locked.admin_shares[:2],
+        "typo": [locked.unlock_shares[0], _typo(locked.unlock_shares[1], 4)],
+        "short": [locked.unlock_shares[0]],
+        "mixed": [locked.unlock_shares[0], other_split[1]],
+        "forged": [locked.unlock_shares[0], forged],
+    }
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_unlock(pilot)
+        for text in sets[case]:
+            await _enter(pilot, text)
+        screen: Any = pilot.app.screen
+        if case != "forged":
+            assert screen.check_action("finish", ()) is None  # no quorum: Enter does nothing
+        await pilot.press("enter")
+        await settle(pilot)
+        if case == "forged":
+            assert isinstance(pilot.app.screen, ErrorDialog)
+            assert "commitment" in pilot.app.screen.err.title
+        else:
+            assert isinstance(pilot.app.screen, QuorumUnlockScreen)
+    assert unlocks == []  # the emulator never saw an unlock request
+    assert clients[0].calls == []
+    assert locked.client().state() is DeviceState.LOCKED

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hsmconsole.client import Credentials
 from hsmconsole.config import Profile
 from hsmconsole.errors import InputError, IntegrityError, StateError
-from hsmconsole.quorum import ShareCollector
+from hsmconsole.quorum import ShareCollector, group_offset
 from hsmconsole.secrets import Secret
 from hsmconsole.session import AdminSession
 from hsmconsole.sharecode import ShareFormatError
@@ -135,3 +135,19 @@ def test_trust_verdicts() -> None:
     assert check_trust(Profile("a", "h:1", other), probe).verdict is TrustVerdict.MISMATCH
     assert check_trust(Profile("a", "h:1", insecure=True), probe).verdict is TrustVerdict.INSECURE
     assert all(len(line) < 80 for line in grouped(fp))
+
+
+def test_group_offset_points_at_the_group_a_typo_is_reported_in() -> None:
+    text = _texts()[0]
+    flat = " ".join(text.split())
+    groups = flat.split()
+    pos = flat.index(groups[6])  # group 7, counting HSMC1 as group 1
+    typo = flat[:pos] + ("Z" if flat[pos] != "Z" else "Y") + flat[pos + 1 :]
+    with pytest.raises(ShareFormatError) as err:
+        ShareCollector(SecretKind.UNLOCK).add(Secret(typo))
+    assert err.value.group == 7
+    assert group_offset(typo, 7) == pos
+    # Whatever the separators (newlines, dashes, runs without spaces), groups count by five.
+    assert group_offset("HSMC1\nAAAAA-BBBBB", 3) == len("HSMC1\nAAAAA-")
+    assert group_offset("HSMC1AAAAABBBBB", 3) == 10
+    assert group_offset("HSMC1", 9) == len("HSMC1")
