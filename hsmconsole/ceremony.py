@@ -6,7 +6,8 @@ import enum
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,12 +15,28 @@ from hsmconsole.errors import InputError, StateError
 from hsmconsole.models import UserRole
 from hsmconsole.passgen import generate_passphrase
 from hsmconsole.secrets import Secret
+from hsmconsole.sharecode import GROUP_LEN
 from hsmconsole.shares import SecretKind, Share, encode_share, split_secret
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z .'-]{0,39}$")
 _USER_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 DEVICE_SECRETS = (SecretKind.UNLOCK, SecretKind.ADMIN, SecretKind.BACKUP)
-CONFIRM_GROUPS = 2  # groups of five characters a custodian re-types to prove the share was taken down
+# How a user passphrase is laid out on its reveal page and on paper: groups of four, six a line.
+PASSPHRASE_GROUP = 4
+PASSPHRASE_GROUPS_PER_LINE = 6
+
+
+def paper_rows(text: Secret, *, passphrase: bool) -> list[list[str]]:
+    """A share or passphrase as the custodian copies it: lines of groups (the reveal page's layout).
+
+    The result holds the secret in plain strings: for display and comparison only, never stored.
+    """
+    raw = text.reveal_str()
+    if passphrase:
+        groups = [raw[i : i + PASSPHRASE_GROUP] for i in range(0, len(raw), PASSPHRASE_GROUP)]
+        step = PASSPHRASE_GROUPS_PER_LINE
+        return [groups[i : i + step] for i in range(0, len(groups), step)]
+    return [line.split() for line in raw.splitlines() if line.strip()]
 
 
 def check_person_name(name: str, what: str = "custodian") -> str:
@@ -149,11 +166,48 @@ class UserPassphrase:
 
 
 @dataclass(frozen=True)
-class Challenge:
-    """Re-type groups `groups` (1-based) of share number `share_pos` (0-based in the turn)."""
+class ChallengePart:
+    """One group to re-type from paper: on page `page` of the turn (its shares first, then its
+    user passphrases, as the reveal screen shows them), at `line` and `column` (both 1-based)."""
 
-    share_pos: int
-    groups: tuple[int, ...]
+    page: int
+    what: str  # "UNLOCK share", "passphrase of user backup"
+    line: int
+    column: int
+    length: int = 5  # characters in the group: 5 for shares, PASSPHRASE_GROUP for passphrases
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One group of every share and user passphrase the custodian was shown, picked at random: a
+    copying error in any of them shows now, not at the first unlock."""
+
+    parts: tuple[ChallengePart, ...]
+
+
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """Who the device says it is, read with the admin passphrase right after provisioning."""
+
+    device_id: str  # "" when it was not reported
+    vendor: str = ""
+    product: str = ""
+    software_version: str = ""
+    hardware_version: str = ""
+    firmware_version: str = ""
+
+    def describe(self) -> str:
+        made = " ".join(x for x in (self.vendor, self.product) if x) or "NetHSM"
+        versions = ", ".join(
+            f"{what} {value}"
+            for what, value in (
+                ("software", self.software_version),
+                ("firmware", self.firmware_version),
+                ("hardware", self.hardware_version),
+            )
+            if value
+        )
+        return f"{made} ({versions})" if versions else made
 
 
 class TurnState(enum.Enum):
@@ -186,7 +240,7 @@ class Phase(enum.Enum):
 
 class Ceremony:
     """Drives one provisioning ceremony. The UI calls these methods in order; the device is touched
-    only by `ceremony_provision.run_provisioning`, and only in phase READY."""
+    only by `ceremony_run.run_provisioning`, and only from phase READY."""
 
     def __init__(
         self,
@@ -211,10 +265,15 @@ class Ceremony:
         # Public facts about every issued share, kept after the share texts are wiped: the report
         # and the journal need them (set id, index, fingerprint), never the share itself.
         self.issued: list[tuple[str, SecretKind, str, int, int, int, str]] = []
-        # Per secret, the 0-based group positions that differ between its shares. Header groups
-        # (set id, threshold...) are the same in every share of a set, so re-typing them would
-        # prove nothing about having taken this share down: challenges avoid them.
-        self._varying: dict[SecretKind, list[int]] = {}
+        # Per secret, the (line, column) places, 0-based, whose group differs between its shares.
+        # Header groups (set id, threshold...) are the same in every share of a set, so re-typing
+        # them would prove nothing about having taken this share down: challenges avoid them.
+        self._varying: dict[SecretKind, list[tuple[int, int]]] = {}
+        # Facts provisioning learns about the device, for the report and the journal.
+        self.certificate: str = ""  # SHA-256 the device presented after provisioning, if checked
+        self.identity: DeviceIdentity | None = None
+        # abort() and begin_provisioning() race between the UI thread and the provisioning worker.
+        self._gate = threading.Lock()
 
     # --- generation --------------------------------------------------------------------------
     def generate(self) -> None:
@@ -229,10 +288,14 @@ class Ceremony:
                 secret, threshold=policy.threshold, count=policy.count, kind=policy.kind
             )
             texts = [encode_share(sh) for sh in self.share_sets[policy.kind]]
-            rows = [t.reveal_str().split()[1:] for t in texts]
+            layouts = [paper_rows(t, passphrase=False) for t in texts]
             self._varying[policy.kind] = [
-                i for i in range(len(rows[0])) if len({row[i] for row in rows}) > 1
+                (r, c)
+                for r, row in enumerate(layouts[0])
+                for c in range(len(row))
+                if len({rows[r][c] for rows in layouts}) > 1
             ]
+            del layouts
             for t in texts:
                 t.wipe()
         for user in self.plan.users:
@@ -277,39 +340,63 @@ class Ceremony:
         turn.state = TurnState.REVEALED
         return turn
 
+    def _pages(self, turn: Turn) -> list[tuple[str, Secret, bool]]:
+        """(what, text, is_passphrase) per page of the turn, in the reveal screen's order."""
+        pages = [(f"{i.kind.value.upper()} share", i.text, False) for i in turn.shares]
+        pages += [(f"passphrase of user {u.user_id}", u.passphrase, True) for u in turn.user_passphrases]
+        return pages
+
     def challenge(self, name: str) -> Challenge:
-        """Pick, at random, groups of one of this custodian's shares to re-type."""
+        """Pick, at random, one group of each share and user passphrase this custodian holds."""
         turn = self._turn(name)
         if turn.state is TurnState.WAITING:
             raise StateError(f"{name} has not seen their shares yet.")
-        if not turn.shares:
-            turn.challenge = None
+        parts: list[ChallengePart] = []
+        for page, (what, text, passphrase) in enumerate(self._pages(turn)):
+            length = GROUP_LEN
+            if passphrase:
+                length = PASSPHRASE_GROUP
+                rows = paper_rows(text, passphrase=True)
+                # A short last group is easier to guess than a whole one: ask whole groups only.
+                places = [
+                    (r, c)
+                    for r, row in enumerate(rows)
+                    for c, group in enumerate(row)
+                    if len(group) == PASSPHRASE_GROUP
+                ]
+                del rows
+            else:
+                places = self._varying[turn.shares[page].kind]
+            r, c = places[self._rng(len(places))]
+            parts.append(ChallengePart(page, what, r + 1, c + 1, length))
+        turn.challenge = Challenge(tuple(parts))
+        if not parts:
             turn.state = TurnState.CONFIRMED
-            return Challenge(-1, ())
-        pos = self._rng(len(turn.shares))
-        varying = set(self._varying[turn.shares[pos].kind])
-        starts = [
-            i for i in sorted(varying) if all(i + k in varying for k in range(CONFIRM_GROUPS))
-        ]
-        first = starts[self._rng(len(starts))]
-        turn.challenge = Challenge(pos, tuple(range(first + 1, first + 1 + CONFIRM_GROUPS)))
         return turn.challenge
 
-    def confirm(self, name: str, typed: str) -> bool:
-        """Whether `typed` matches the challenged groups (case, spaces and dashes ignored)."""
+    def confirm(self, name: str, typed: Sequence[str]) -> tuple[bool, ...]:
+        """Whether each typed group matches its part of the challenge (case, spaces and dashes
+        ignored). The turn is confirmed when all match; otherwise the attempt counts as wrong."""
         turn = self._turn(name)
         ch = turn.challenge
         if ch is None:
             raise StateError("Ask for a challenge first.")
-        groups = turn.shares[ch.share_pos].groups
-        expected = "".join(groups[g - 1] for g in ch.groups).upper()
-        given = "".join(ch for ch in typed.upper() if ch.isalnum())
-        ok = hmac.compare_digest(expected.encode(), given.encode())
-        if ok:
+        if len(typed) != len(ch.parts):
+            raise StateError(f"Expected {len(ch.parts)} answers, got {len(typed)}.")
+        pages = self._pages(turn)
+        results: list[bool] = []
+        for part, given_text in zip(ch.parts, typed, strict=True):
+            _, text, passphrase = pages[part.page]
+            rows = paper_rows(text, passphrase=passphrase)
+            expected = rows[part.line - 1][part.column - 1].upper().encode()
+            del rows
+            given = "".join(c for c in given_text.upper() if c.isalnum()).encode()
+            results.append(hmac.compare_digest(expected, given))
+        if all(results):
             turn.state = TurnState.CONFIRMED
         else:
             turn.failed_confirmations += 1
-        return ok
+        return tuple(results)
 
     def note_sealed(self, name: str, file_name: str) -> None:
         self._turn(name).sealed_to = file_name
@@ -345,11 +432,27 @@ class Ceremony:
         self.secrets.clear()
         self.user_secrets.clear()
 
-    def abort(self) -> None:
-        self.wipe()
-        if self.phase not in (Phase.DONE, Phase.FAILED):
-            self.phase = Phase.ABORTED
-        self.finished_at = self._clock()
+    def abort(self) -> bool:
+        """Wipe every secret and end the ceremony, unless provisioning has begun: then False, and
+        nothing is wiped (the provisioning worker finishes and wipes). Safe from any thread."""
+        with self._gate:
+            if self.phase is Phase.PROVISIONING:
+                return False
+            if self.phase not in (Phase.DONE, Phase.FAILED):
+                self.phase = Phase.ABORTED
+            self.wipe()
+            self.finished_at = self.finished_at or self._clock()
+        return True
+
+    def begin_provisioning(self) -> None:
+        """READY -> PROVISIONING, atomically with abort(): after an abort nothing can be sent."""
+        with self._gate:
+            if self.phase is not Phase.READY:
+                raise StateError(
+                    f"The ceremony is {self.phase.value}, not ready to provision.",
+                    "Nothing was sent to the device.",
+                )
+            self.phase = Phase.PROVISIONING
 
     @property
     def set_ids(self) -> tuple[str, ...]:

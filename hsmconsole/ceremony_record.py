@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hsmconsole.ceremony import Ceremony, CeremonyPlan, Phase, TurnState
+from hsmconsole.ceremony import Ceremony, CeremonyPlan, DeviceIdentity, Phase, TurnState
 from hsmconsole.ceremony_report import render_report, write_report
-from hsmconsole.ceremony_run import ProvisioningStopped, StepResult, run_provisioning
+from hsmconsole.ceremony_run import (
+    Probe,
+    ProvisioningStopped,
+    StepResult,
+    presented_fingerprint,
+    run_provisioning,
+)
 from hsmconsole.client import DeviceClient
 from hsmconsole.config import Profile
 from hsmconsole.envelope import DEFAULT_KDF, KdfParams, read_envelope, write_envelope
@@ -81,7 +87,7 @@ class CeremonyRecorder:
             "ceremony.confirmed", actor=name,
             set_ids=tuple(dict.fromkeys(i[2] for i in issued)),
             prints=tuple(i[6] for i in issued),
-            detail=f"re-typed the challenged groups ({tries} wrong attempts before)",
+            detail=f"re-typed a random group of each share and passphrase ({tries} wrong attempts before)",
         )
 
     def sealed(self, ceremony: Ceremony, name: str, file_name: str) -> None:
@@ -149,6 +155,8 @@ class ProvisioningOutcome:
     report_path: Path
     journal_path: Path | None
     stopped: ProvisioningStopped | None = None
+    identity: DeviceIdentity | None = None
+    certificate: str = ""  # SHA-256 presented after provisioning, when that step was reached
 
     @property
     def ok(self) -> bool:
@@ -168,6 +176,7 @@ def provision_and_report(
     data_dir: Path,
     journal: Journal | None,
     progress: Callable[[int, int, str], None],
+    probe: Probe = presented_fingerprint,
 ) -> ProvisioningOutcome:
     """Run the provisioning and write the report, whether it finished or stopped midway.
 
@@ -181,7 +190,8 @@ def provision_and_report(
     try:
         steps = tuple(
             run_provisioning(
-                ceremony, client, journal=journal, device_id=recorder.device_id, progress=progress
+                ceremony, client, journal=journal, device_id=recorder.device_id, progress=progress,
+                probe=probe,
             )
         )
     except ProvisioningStopped as exc:
@@ -193,7 +203,7 @@ def provision_and_report(
         ceremony,
         device_host=profile.host,
         device_fingerprint=profile.fingerprint or "not pinned",
-        device_id=recorder.device_id,
+        profile_name=profile.name,
     )
     path = report_path_for(data_dir, profile, ceremony.started_at or ceremony.finished_at)
     base, n = path.stem, 1
@@ -202,4 +212,6 @@ def provision_and_report(
         path = path.with_name(f"{base}.{n}.md")
     write_report(path, text)
     recorder.report(path)
-    return ProvisioningOutcome(steps, path, journal.path if journal else None, stopped)
+    return ProvisioningOutcome(
+        steps, path, journal.path if journal else None, stopped, ceremony.identity, ceremony.certificate
+    )

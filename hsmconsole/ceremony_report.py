@@ -13,10 +13,26 @@ def _ts(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 
 
+def _certificate_line(ceremony: Ceremony, pinned: str) -> str:
+    if ceremony.certificate:
+        return f"{pinned} (pinned; the device presented it again after provisioning)"
+    return f"{pinned} (pinned; not re-checked after provisioning, see the journal)"
+
+
 def render_report(
-    ceremony: Ceremony, *, device_host: str, device_fingerprint: str, device_id: str = ""
+    ceremony: Ceremony, *, device_host: str, device_fingerprint: str, profile_name: str = ""
 ) -> str:
+    """`device_fingerprint` is the profile's pinned certificate; the device's own identity and the
+    certificate it presented after provisioning come from the ceremony (see run_provisioning)."""
     plan = ceremony.plan
+    identity = ceremony.identity
+    profile = f", profile {profile_name}" if profile_name else ""
+    if identity is None:
+        device_id = "not read (provisioning did not get that far)"
+        made = ""
+    else:
+        device_id = identity.device_id or "not available (the console could not read it)"
+        made = f"; {identity.describe()}"
     outcome = {
         Phase.DONE: "Completed: the device is provisioned and Operational.",
         Phase.FAILED: "FAILED during provisioning: see the journal for the steps that were done.",
@@ -27,9 +43,9 @@ def render_report(
         "",
         "This report holds no secret and no share. Keep it with the ceremony journal.",
         "",
-        f"- Device: {plan.device_label or '(unnamed)'} at {device_host}",
-        f"- Device id: {device_id or '-'}",
-        f"- TLS certificate SHA-256: {device_fingerprint}",
+        f"- Device: {plan.device_label or 'no label given'} at {device_host}{profile}{made}",
+        f"- Device id: {device_id}",
+        f"- TLS certificate SHA-256: {_certificate_line(ceremony, device_fingerprint)}",
         f"- Started: {_ts(ceremony.started_at)}",
         f"- Finished: {_ts(ceremony.finished_at)}",
         f"- Outcome: {outcome}",

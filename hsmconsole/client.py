@@ -27,6 +27,7 @@ from hsmconsole.models import (
     DeviceStatus,
     SystemSummary,
     TlsTrust,
+    UserCheck,
     UserRole,
 )
 from hsmconsole.secrets import Secret
@@ -50,6 +51,10 @@ class Credentials:
 
     user_id: str
     passphrase: Secret
+
+
+class WrongCredentials(AuthError):
+    """The device answered 401: no such user, or not its passphrase (as opposed to a 403 or 429)."""
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -231,6 +236,41 @@ class DeviceClient:
     def check_admin(self, admin: Credentials) -> None:
         """Confirm admin credentials with a harmless read (a failed login is rate-limited)."""
         self._call("Check administrator credentials", admin, lambda s: s.list_users())
+
+    def check_user(self, creds: Credentials) -> UserCheck:
+        """Check a day-to-day user's passphrase with cheap reads its role may make (reference §4.2),
+        learning the role on the way: GET /users/{self} answers an Administrator or an Operator
+        (for itself); a 403 there means authenticated but another role, so /metrics is tried; a
+        403 there too leaves Backup, whose only call (/system/backup) is not a harmless check.
+        Raises WrongCredentials when the device says 401."""
+
+        def forbidden(exc: nethsm.NetHSMError) -> bool:
+            return _status_of(exc) == 403
+
+        def run(s: nethsm.NetHSM) -> UserCheck:
+            try:
+                role = UserRole(s.get_user(creds.user_id).role.value)
+            except nethsm.NetHSMError as exc:
+                if not forbidden(exc):
+                    raise
+            else:
+                if role is UserRole.OPERATOR:
+                    return UserCheck(creds.user_id, role, keys=len(s.list_keys()))
+                return UserCheck(creds.user_id, role)
+            try:
+                metrics = s.get_metrics()
+            except nethsm.NetHSMError as exc:
+                if not forbidden(exc):
+                    raise
+                # Only root users may be Backup users that can act; a namespaced one is powerless.
+                return UserCheck(creds.user_id, None if "~" in creds.user_id else UserRole.BACKUP)
+            return UserCheck(creds.user_id, UserRole.METRICS, metrics=len(metrics))
+
+        wrong = WrongCredentials(
+            f"Sign in as {creds.user_id}: the device refused this user name and passphrase.",
+            "Check both and try again (after a failed attempt the device waits a second).",
+        )
+        return self._call(f"Sign in as {creds.user_id}", creds, run, {401: wrong})
 
     def list_users(self, admin: Credentials) -> list[str]:
         return self._call("List users", admin, lambda s: s.list_users())

@@ -63,6 +63,10 @@ class Profile:
     def with_fingerprint(self, fingerprint: str) -> Profile:
         return replace(self, fingerprint=fingerprint, insecure=False)
 
+    def with_user(self, user_id: str) -> Profile:
+        """The profile remembering `user_id` (a name only, never its passphrase), most recent first."""
+        return replace(self, users=(user_id, *(u for u in self.users if u != user_id)))
+
 
 class ProfileStore:
     """Reads and writes profiles.toml. Every save rewrites the file atomically with mode 0600."""
@@ -106,6 +110,16 @@ class ProfileStore:
         profiles = self.load()
         profiles[profile.name] = profile
         self._write(profiles)
+
+    def remember_user(self, profile: Profile, user_id: str) -> Profile:
+        """Add a user name to a profile. A profile that is not stored (the emulator's, for this
+        session only) is updated in memory and nothing is written."""
+        updated = profile.with_user(user_id)
+        stored = self.load()
+        if profile.name in stored:
+            updated = stored[profile.name].with_user(user_id)
+            self.save(updated)
+        return updated
 
     def delete(self, name: str) -> None:
         profiles = self.load()

@@ -39,6 +39,12 @@ class CredentialVault:
             return f"OS keyring ({self._backend_name})"
         return "no OS keyring here: passphrases are asked for each time and never stored"
 
+    @property
+    def notice(self) -> str:
+        """The description as a sentence of its own (for a toast or a hint)."""
+        text = self.description
+        return text[:1].upper() + text[1:] + "."
+
     @staticmethod
     def _key(profile: str, user_id: str) -> str:
         return f"{profile}/{user_id}"
@@ -53,6 +59,14 @@ class CredentialVault:
         except Exception:
             return None
         return Secret(value, label=f"passphrase of {user_id}") if value else None
+
+    def has(self, profile: str, user_id: str) -> bool:
+        """Whether a passphrase is kept for this user (read and wiped at once)."""
+        secret = self.get(profile, user_id)
+        if secret is None:
+            return False
+        secret.wipe()
+        return True
 
     def set(self, profile: str, user_id: str, passphrase: Secret) -> bool:
         if not self.available:

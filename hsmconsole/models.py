@@ -29,6 +29,20 @@ class TlsTrust(enum.Enum):
 
 
 @dataclass(frozen=True)
+class UserCheck:
+    """What a day-to-day user's own credentials showed: its role and what that role could read.
+
+    `role` is None for a user that authenticated but could do none of the checks (a user of a
+    namespace that does not exist). `keys` is set for an Operator, `metrics` for a Metrics user.
+    """
+
+    user_id: str
+    role: UserRole | None
+    keys: int | None = None
+    metrics: int | None = None
+
+
+@dataclass(frozen=True)
 class Counts:
     users: int
     namespaces: int
@@ -80,7 +94,12 @@ def actions_for(state: DeviceState, *, admin_session: bool) -> tuple[Action, ...
             "provision", "Provisioning ceremony", unprov, "" if unprov else "only on an Unprovisioned device"
         ),
         Action("unlock", "Quorum unlock", locked, "" if locked else "only on a Locked device"),
-        Action("lock", "Lock the device", oper, "" if oper else need_oper),
+        Action(
+            "lock",
+            "Lock the device",
+            oper and admin_session,
+            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
         Action(
             "admin",
             "Quorum admin session",
@@ -92,6 +111,9 @@ def actions_for(state: DeviceState, *, admin_session: bool) -> tuple[Action, ...
             "Set backup passphrase from shares",
             oper and admin_session,
             "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
+        Action(
+            "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
         Action("refresh", "Refresh status", True),
     )

@@ -7,10 +7,9 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
-from hsmconsole.client import Credentials
 from hsmconsole.session import AdminSession, open_admin_session, start_session
 from hsmconsole.shares import SecretKind
-from screens.dialogs import PassphrasePrompt
+from screens.dialogs import PassphraseAnswer, PassphrasePrompt
 from screens.quorum import QuorumScreen
 
 
@@ -47,14 +46,13 @@ class AdminSessionScreen(QuorumScreen):
         self.dismiss(True)
 
     def action_passphrase(self) -> None:
-        prompt = PassphrasePrompt(
-            "Administrator passphrase", vault=self.ctx.vault, profile_name=self.ctx.profile.name
-        )
-        self.app.push_screen(prompt, self._typed)
+        # No vault: the administrator passphrase is never offered to the OS keyring.
+        self.app.push_screen(PassphrasePrompt("Administrator passphrase"), self._typed)
 
-    def _typed(self, creds: Credentials | None) -> None:
-        if creds is None:
+    def _typed(self, answer: PassphraseAnswer | None) -> None:
+        if answer is None:
             return
+        creds = answer.credentials
         client, timeout = self.ctx.client, self.ctx.sessions.idle_timeout
         self.run_core(
             "Check administrator passphrase",

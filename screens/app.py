@@ -21,19 +21,22 @@ from screens.ceremony import CeremonyScreen
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
-from screens.help import HelpScreen
+from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
+from screens.signin import SignInScreen
 
 ClientFactory = Callable[[Profile], DeviceClient]
 
 
-def default_flows() -> dict[str, FlowFactory]:
-    """Dashboard actions that open a flow screen. The ceremony registers "provision" here."""
+def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
+    """Dashboard actions that open a flow screen. The ceremony registers "provision" here.
+    `store` is where signing in remembers user names (None: for this run only)."""
     return {
         "unlock": QuorumUnlockScreen,
         "admin": AdminSessionScreen,
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
+        "signin": lambda ctx: SignInScreen(ctx, store),
     }
 
 
@@ -44,7 +47,10 @@ class HsmConsoleApp(App[int]):
     TITLE = "hsmconsole"
     ENABLE_COMMAND_PALETTE = False  # its key and styling get in the way on a 16-colour console
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark,f1", "help", "Help", key_display="?", show=False, id="app.help"),
+        # F1 is a priority binding so that it also works in dialogs and where a text field would
+        # take "?" as a character; "?" alone is enough elsewhere (screens show it in their footer).
+        Binding("f1", "app.help", "Help", priority=True, id="app.help"),
+        Binding("question_mark", "app.help", "Help", show=False, id="app.help_question_mark"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
     ]
 
@@ -71,7 +77,7 @@ class HsmConsoleApp(App[int]):
         self.emulator = emulator
         self.probe = probe
         self.idle_timeout = idle_timeout
-        self.flows = default_flows() if flows is None else flows
+        self.flows = default_flows(store) if flows is None else flows
         self.context: DeviceContext | None = None
         # Said once per run when there is no OS keyring (snapshot tests switch it off: a toast
         # over every screen would hide what the snapshot is about).
@@ -104,7 +110,7 @@ class HsmConsoleApp(App[int]):
         if not self.vault.available and not self._keyring_notice_given:
             # Rescue systems have no desktop keyring: say once how passphrases are handled instead.
             self._keyring_notice_given = True
-            self.notify(self.vault.description.capitalize() + ".", title="Passphrases", timeout=8)
+            self.notify(self.vault.notice, title="Passphrases", timeout=8)
 
     def _dashboard_closed(self, result: str | None) -> None:
         if self.context is not None:
@@ -123,13 +129,14 @@ class HsmConsoleApp(App[int]):
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        rows = [
-            (self.get_key_display(active.binding), active.binding.description)
-            for active in screen.active_bindings.values()
-            # Ours all carry an id; Textual's built-ins (Tab, copy) are explained in general terms.
-            if active.binding.id and (active.node is screen or active.node is self)
-        ]
-        self.push_screen(HelpScreen(screen.title or self.title, rows))
+        self.push_screen(HelpScreen(screen_name(screen), help_rows(self, screen)))
+
+    def get_key_display(self, binding: Binding) -> str:
+        """One style in every footer and help: Enter, Esc, F1, Ctrl+Q (as the screens spell them
+        in their own key_display); help shows F1 where a focused field would take "?" as text."""
+        if binding.action in ("help", "app.help") and typing_into(self.screen.focused):
+            return "F1"
+        return binding.key_display or key_display(binding.key)
 
     def _fatal_error(self) -> None:
         # Textual's default prints a traceback WITH local variables, which could hold a passphrase

@@ -21,7 +21,7 @@ from hsmconsole.ceremony_record import (
     provision_and_report,
     seal_turn,
 )
-from hsmconsole.ceremony_run import plan_steps
+from hsmconsole.ceremony_run import Probe, plan_steps, presented_fingerprint, tls_problems
 from hsmconsole.client import DeviceClient
 from hsmconsole.config import Profile, default_data_dir
 from hsmconsole.envelope import DEFAULT_KDF, KdfParams
@@ -29,7 +29,7 @@ from hsmconsole.errors import StateError
 from hsmconsole.journal import Journal
 from hsmconsole.models import DeviceState
 from screens.base import DeviceContext, as_console_error, banner_text
-from screens.ceremony_confirm import ConfirmScreen, describe_challenge
+from screens.ceremony_confirm import ConfirmScreen
 from screens.ceremony_handoff import HandoffScreen
 from screens.ceremony_progress import ProvisioningScreen
 from screens.ceremony_reveal import RevealScreen, pages_for_turn
@@ -67,12 +67,14 @@ class CeremonyScreen(Screen[bool]):
         data_dir: Path | None = None,
         rng: Callable[[int], int] = secrets.randbelow,
         kdf: KdfParams = DEFAULT_KDF,
+        probe: Probe = presented_fingerprint,
     ) -> None:
         super().__init__()
         self.ctx = ctx
         self.data_dir = data_dir or default_data_dir()
         self.rng = rng
         self.kdf = kdf
+        self.probe = probe  # reads the certificate the device presents, for the Pin TLS step
         # Without the app's journal, keep the emulator's history apart from real devices'.
         own = "emulator-journal.jsonl" if ctx.emulator else "journal.jsonl"
         self.journal = ctx.journal or Journal(self.data_dir / own)
@@ -137,7 +139,8 @@ class CeremonyScreen(Screen[bool]):
                 self.ceremony.abort()
             await self.app.push_screen_wait(ErrorDialog(as_console_error(exc)))
         finally:
-            if self.ceremony is not None:
+            # While provisioning runs its worker still needs the secrets, and wipes them itself.
+            if self.ceremony is not None and self.ceremony.phase is not Phase.PROVISIONING:
                 self.ceremony.wipe()
         self.dismiss(self.touched)
 
@@ -154,6 +157,9 @@ class CeremonyScreen(Screen[bool]):
 
     async def _run(self) -> bool:
         plan = await self._plan()
+        problems = tls_problems(self.profile)
+        if problems:  # the review refuses to start already; this is the last line of defence
+            raise StateError("The connection's TLS certificate is not pinned.", problems[0])
         self._status("Checking the device state ...")
         state = await self._in_thread("Read device state", self.client.state)
         if state is not DeviceState.UNPROVISIONED:
@@ -177,8 +183,9 @@ class CeremonyScreen(Screen[bool]):
             self.device,
             lambda cb: provision_and_report(
                 ceremony, self.client, self.profile, data_dir=self.data_dir, journal=self.journal,
-                progress=cb,
+                progress=cb, probe=self.probe,
             ),
+            cancel=ceremony.abort,
             header=self.header, warning=self.warning,
         )
         await self._step(progress, "provisioning (before it started)")
@@ -191,7 +198,10 @@ class CeremonyScreen(Screen[bool]):
             await self._step(roster, "the roster")
             assert roster.plan is not None
             plan = roster.plan
-            review = ReviewScreen(plan, self.device, header=self.header, warning=self.warning)
+            review = ReviewScreen(
+                plan, self.device, connection_problems=tls_problems(self.profile),
+                header=self.header, warning=self.warning,
+            )
             if await self._step(review, "the review") is StepEnd.DONE:
                 return plan
 
@@ -210,12 +220,11 @@ class CeremonyScreen(Screen[bool]):
             reveal = RevealScreen(name, pages_for_turn(turn), header=self.header, warning=self.warning)
             await self._step(reveal, f"{name}'s shares")
             challenge = ceremony.challenge(name)
-            if challenge.share_pos < 0:
-                break  # only user passphrases: nothing to re-type
-            shown = turn.shares[challenge.share_pos].kind.value.upper()
+            if not challenge.parts:
+                break  # nothing was shown: nothing to re-type
             confirm = ConfirmScreen(
                 name,
-                describe_challenge(f"{shown} share", challenge.groups),
+                challenge.parts,
                 lambda typed: ceremony.confirm(name, typed),
                 seal=lambda path, secret: seal_turn(ceremony, name, path, secret, kdf=self.kdf),
                 envelope_path=default_envelope_path(self.data_dir, ceremony, name),
@@ -233,13 +242,13 @@ class CeremonyScreen(Screen[bool]):
         """Why Ctrl+Q must not end the app now (see HsmConsoleApp.action_quit), or None."""
         phase = self.ceremony.phase if self.ceremony is not None else None
         if phase is Phase.PROVISIONING:
-            return "Provisioning is running; wait for it to finish before quitting."
+            return "Provisioning is changing the device: wait until it has finished or stopped."
         if phase in (Phase.TURNS, Phase.READY):
             return "A ceremony is in progress: press Esc and type 'abort' to end it, then quit."
         return None
 
     def on_unmount(self) -> None:
-        if self.ceremony is not None:
+        if self.ceremony is not None and self.ceremony.phase is not Phase.PROVISIONING:
             self.ceremony.wipe()
 
 

@@ -1,35 +1,29 @@
-"""A custodian re-types two groups of one share from paper; then may seal their shares to a file."""
+"""A custodian re-types one group of each share and passphrase from paper; then may seal the shares."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, Static
 
+from hsmconsole.ceremony import ChallengePart
 from hsmconsole.envelope import MIN_PASSPHRASE
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.secrets import Secret
-from hsmconsole.sharecode import GROUPS_PER_LINE
 from screens.ceremony_step import COMMON_BINDINGS, CeremonyStep, StepEnd
 
-_ORDINAL = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
+_ORDINAL = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", 6: "6th"}
 
 
-def describe_challenge(share_title: str, groups: tuple[int, ...]) -> str:
-    """Where the challenged groups are on paper. `groups` count from 1 after the HSMC1 group."""
-    places: list[str] = []
-    for g in groups:
-        pos = g  # 0-based position counting HSMC1 as position 0
-        line, col = pos // GROUPS_PER_LINE + 1, pos % GROUPS_PER_LINE + 1
-        places.append(f"line {line}, {_ORDINAL.get(col, str(col))} group")
-    where = " and ".join(places)
-    return f"From your paper, type two groups of your {share_title}: {where}."
+def describe_part(part: ChallengePart) -> str:
+    """Where one asked group is on the custodian's paper, e.g. 'UNLOCK share, line 3, 2nd group'."""
+    return f"{part.what}, line {part.line}, {_ORDINAL.get(part.column, str(part.column))} group"
 
 
 class ConfirmState(enum.Enum):
@@ -46,13 +40,19 @@ class ConfirmScreen(CeremonyStep):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "look_again", "Look again", key_display="F2", id="ceremony.confirm.look"),
         Binding("s", "open_seal", "Seal to a file", id="ceremony.confirm.seal"),
-        Binding("enter", "finish", "Finish my turn", id="ceremony.confirm.finish"),
-        Binding("escape", "close_seal", "Close the form", id="ceremony.confirm.close_seal"),
+        Binding("enter", "finish", "Finish my turn", key_display="Enter", id="ceremony.confirm.finish"),
+        Binding(
+            "escape", "close_seal", "Close the form",
+            key_display="Esc", id="ceremony.confirm.close_seal",
+        ),
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """
     ConfirmScreen #confirm-question { padding: 1 1 0 1; text-style: bold; }
     ConfirmScreen #ask { height: auto; }
+    ConfirmScreen .part { height: 1; }
+    ConfirmScreen .part Label { width: 48; padding: 0 1 0 3; }
+    ConfirmScreen .part Input { width: 14; }
     ConfirmScreen #ask.-done { display: none; }
     ConfirmScreen #seal-form { height: auto; display: none; }
     ConfirmScreen #seal-form.-open { display: block; }
@@ -62,8 +62,8 @@ class ConfirmScreen(CeremonyStep):
     def __init__(
         self,
         custodian: str,
-        question: str,
-        check: Callable[[str], bool],
+        parts: Sequence[ChallengePart],
+        check: Callable[[list[str]], Sequence[bool]],
         *,
         seal: Callable[[Path, Secret], Path] | None = None,
         envelope_path: Path | None = None,
@@ -72,7 +72,8 @@ class ConfirmScreen(CeremonyStep):
     ) -> None:
         super().__init__(header=header, warning=warning, secrets_exist=True)
         self.custodian = custodian
-        self.question = question
+        self.asked = list(parts)
+        self.parts = [describe_part(p) for p in parts]  # where each group is on paper, as asked
         self.check = check
         self.seal = seal
         self.envelope_path = envelope_path
@@ -89,9 +90,17 @@ class ConfirmScreen(CeremonyStep):
             classes="c-text",
         )
         with Vertical(id="ask"):
-            yield Static(self.question, id="confirm-question", markup=False)
-            yield Static("Case, spaces and dashes do not matter. Characters are hidden.", classes="c-hint")
-            yield Input(password=True, id="answer", placeholder="two groups, e.g. ABCDE FGHJK")
+            one = "this group" if len(self.parts) == 1 else f"these {len(self.parts)} groups"
+            yield Static(f"From your paper, type {one}:", id="confirm-question", markup=False)
+            for i, (where, part) in enumerate(zip(self.parts, self.asked, strict=True)):
+                with Horizontal(classes="part"):
+                    yield Label(where, markup=False)
+                    yield Input(password=True, id=f"answer-{i}", placeholder="_" * part.length)
+            yield Static(
+                "Case does not matter; characters are hidden. Enter goes to the next group, and "
+                "checks them all in the last one.",
+                classes="c-hint",
+            )
         yield Static("", id="confirm-status", markup=False, classes="c-text")
         with Vertical(id="seal-form"):
             yield Static(
@@ -108,7 +117,10 @@ class ConfirmScreen(CeremonyStep):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#answer", Input).focus()
+        self.query_one("#answer-0", Input).focus()
+
+    def _answers(self) -> list[Input]:
+        return [self.query_one(f"#answer-{i}", Input) for i in range(len(self.parts))]
 
     def _status(self, text: str, style: str = "c-text") -> None:
         status = self.query_one("#confirm-status", Static)
@@ -132,8 +144,14 @@ class ConfirmScreen(CeremonyStep):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "answer":
-            self._answer(event.input)
+        box_id = event.input.id or ""
+        if box_id.startswith("answer-"):
+            boxes = self._answers()
+            after = int(box_id.removeprefix("answer-")) + 1
+            if after < len(boxes):
+                boxes[after].focus()
+            else:
+                self._answer(boxes)
         elif event.input.id == "envelope-path":
             self.query_one("#envelope-pass", Input).focus()
         elif event.input.id == "envelope-pass":
@@ -141,21 +159,28 @@ class ConfirmScreen(CeremonyStep):
         else:
             self._seal()
 
-    def _answer(self, box: Input) -> None:
-        typed = box.value
-        box.value = ""
-        if self.check(typed):
+    def _answer(self, boxes: list[Input]) -> None:
+        results = list(self.check([box.value for box in boxes]))
+        if all(results):
             self.state = ConfirmState.CONFIRMED
-            box.disabled = True
+            for box in boxes:
+                box.value = ""
+                box.disabled = True
             self.query_one("#ask").add_class("-done")
             self.set_focus(None)
             more = " Press s to also seal them into an envelope file, or" if self.seal else ""
             self._status(f"Confirmed: your copy matches.{more} Enter to finish your turn.", "c-ok")
         else:
             self.wrong += 1
+            wrong = [where for where, ok in zip(self.parts, results, strict=True) if not ok]
+            for box, ok in zip(boxes, results, strict=True):
+                if not ok:
+                    box.value = ""
+            boxes[results.index(False)].focus()
             self._status(
-                f"That does not match (attempt {self.wrong}). Compare your paper with care and "
-                "type the two groups again, or press F2 to look at your shares once more.",
+                f"Does not match (attempt {self.wrong}): {'; '.join(wrong)}. Compare that line "
+                "of your paper with care and type the group again, or press F2 to look at your "
+                "shares once more.",
                 "c-error",
             )
         self.refresh_bindings()

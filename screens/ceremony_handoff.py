@@ -17,7 +17,7 @@ class HandoffScreen(CeremonyStep):
 
     STEP_TITLE = "next custodian"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "ready", "Show my shares", id="ceremony.handoff.ready"),
+        Binding("enter", "ready", "Show my shares", key_display="Enter", id="ceremony.handoff.ready"),
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """

@@ -10,11 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
-from hsmconsole.ceremony import Turn
+from hsmconsole.ceremony import Turn, paper_rows
 from hsmconsole.secrets import Secret
 from screens.ceremony_step import COMMON_BINDINGS, CeremonyStep, StepEnd
-
-PASSPHRASE_GROUP = 4  # characters per group of a user passphrase (not a share: no check character)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,12 +52,7 @@ def pages_for_turn(turn: Turn) -> list[RevealPage]:
 
 def page_lines(page: RevealPage) -> list[str]:
     """The page's secret as numbered lines of spaced groups, as the custodian copies them."""
-    raw = page.text.reveal_str()
-    if page.passphrase:
-        groups = [raw[i : i + PASSPHRASE_GROUP] for i in range(0, len(raw), PASSPHRASE_GROUP)]
-        rows = [groups[i : i + 6] for i in range(0, len(groups), 6)]
-    else:
-        rows = [line.split() for line in raw.splitlines() if line.strip()]
+    rows = paper_rows(page.text, passphrase=page.passphrase)
     return [f"line {n}   " + "   ".join(row) for n, row in enumerate(rows, start=1)]
 
 
@@ -70,14 +63,14 @@ class RevealScreen(CeremonyStep):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right,n", "page(1)", "Next page", key_display="→", id="ceremony.reveal.next"),
         Binding("left,p", "page(-1)", "Previous", key_display="←", id="ceremony.reveal.previous"),
-        Binding("enter", "done", "Written down", id="ceremony.reveal.done"),
+        Binding("enter", "done", "Written down", key_display="Enter", id="ceremony.reveal.done"),
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """
     RevealScreen #reveal-title { padding: 1 1 0 1; text-style: bold; }
     RevealScreen #reveal-facts { padding: 0 1; }
     RevealScreen #reveal-secret {
-        margin: 1 2; padding: 1 2; border: heavy $primary; text-style: bold; height: auto;
+        margin: 1 2; padding: 1 2; border: solid $primary; text-style: bold; height: auto;
     }
     RevealScreen #reveal-page { padding: 0 1; text-style: bold; }
     """
@@ -124,7 +117,7 @@ class RevealScreen(CeremonyStep):
         if len(self.seen) < total:
             after = "→ or n: next page. Enter works once you have seen every page."
         else:
-            after = "Enter when everything is written down: you will re-type two groups of one share."
+            after = "Enter when everything is written down: you will re-type a group of each page."
         self.query_one("#reveal-next", Static).update(after)
         self.refresh_bindings()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -38,11 +39,12 @@ def plan_text(plan: CeremonyPlan) -> str:
 
 
 class ReviewScreen(CeremonyStep):
-    """Shows the plan and `plan.problems()`. Ends DONE (start), BACK (edit) or ABORT."""
+    """Shows the plan, `plan.problems()` and `connection_problems` (an unpinned TLS connection, say).
+    Ends DONE (start), BACK (edit) or ABORT."""
 
     STEP_TITLE = "2. review"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "start", "Start", id="ceremony.review.start"),
+        Binding("enter", "start", "Start", key_display="Enter", id="ceremony.review.start"),
         Binding("b", "back", "Back to roster", id="ceremony.review.back"),
         *COMMON_BINDINGS,
     ]
@@ -52,12 +54,14 @@ class ReviewScreen(CeremonyStep):
     ReviewScreen #review-problems { height: auto; }
     """
 
-    def __init__(self, plan: CeremonyPlan, device: str, *, header: str = "Provisioning ceremony",
-                 warning: str = "") -> None:
+    def __init__(self, plan: CeremonyPlan, device: str, *, connection_problems: Sequence[str] = (),
+                 header: str = "Provisioning ceremony", warning: str = "") -> None:
         super().__init__(header=header, warning=warning)
         self.plan = plan
         self.device = device
-        self.problems = plan.problems()
+        self.plan_problems = plan.problems()
+        self.connection_problems = list(connection_problems)
+        self.problems = [*self.connection_problems, *self.plan_problems]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -65,15 +69,16 @@ class ReviewScreen(CeremonyStep):
             yield Static(f"Device: {self.device}", markup=False, classes="c-text")
             yield Static(plan_text(self.plan), markup=False, id="review-plan")
             if self.problems:
-                yield Static(
-                    "Cannot start yet (press b to fix):\n" + "\n".join(f"- {p}" for p in self.problems),
-                    markup=False, id="review-problems", classes="c-error",
-                )
+                lines = ["Cannot start yet:", *(f"- {p}" for p in self.problems)]
+                if self.plan_problems:
+                    lines.append("Press b to fix the roster.")
+                yield Static("\n".join(lines), markup=False, id="review-problems", classes="c-error")
             else:
                 yield Static(
                     "Next: the secrets are generated in memory. Each custodian in turn sees their "
-                    "shares alone and re-types two groups from paper. Only when all have confirmed "
-                    "is the device provisioned. Until then Esc aborts and the device is untouched.",
+                    "shares alone and re-types a group of each from paper. Only when all have "
+                    "confirmed is the device provisioned. Until then Esc aborts and the device is "
+                    "untouched.",
                     markup=False, id="review-next", classes="c-text",
                 )
         yield Footer()

@@ -26,10 +26,25 @@ def split_names(text: str, what: str) -> tuple[str, ...]:
 
 
 def _number(text: str, what: str) -> int:
+    if not text.strip():
+        raise InputError(f"{what}: give a number (at least 2).")
     try:
         return int(text.strip())
     except ValueError:
         raise InputError(f"{what}: '{text.strip()[:10]}' is not a number.") from None
+
+
+def _holder(text: str, user_id: str) -> str:
+    """The custodian a user's passphrase is shown to, as typed in its 'given to' field."""
+    if not text.strip():
+        raise InputError(
+            f"User {user_id}: choose which custodian receives its passphrase ('given to').",
+            "Type one custodian's name, or clear the user id to create no such user.",
+        )
+    try:
+        return check_person_name(text, "custodian")
+    except InputError as err:
+        raise InputError(f"User {user_id}, given to: {err.title}", err.hint) from None
 
 
 def _on_roster(names: tuple[str, ...], roster: tuple[str, ...]) -> tuple[str, ...]:
@@ -108,6 +123,7 @@ class RosterScreen(CeremonyStep):
                         yield Input(", ".join(pol.holders) if pol else "", id=f"holders-{kind.value}",
                                     placeholder="empty: all custodians")
                         yield Static("needed", classes="tag")
+                        # Empty means "as Shares needed"; the placeholder follows that field.
                         yield Input(str(pol.threshold) if pol else "", id=f"k-{kind.value}",
                                     classes="small", restrict=r"[0-9]*", placeholder=k)
             yield Static("Users created after provisioning (empty user id: none)", classes="c-section")
@@ -123,7 +139,10 @@ class RosterScreen(CeremonyStep):
                     yield Input(user.role.value if user else "Operator", id=f"role-{i}",
                                 classes="medium", suggester=roles)
                     yield Static("given to", classes="tag")
-                    yield Input(user.holder if user else "", id=f"holder-{i}", placeholder="custodian")
+                    # A placeholder that cannot be mistaken for a name (a dim word looked like one).
+                    yield Input(
+                        user.holder if user else "", id=f"holder-{i}", placeholder="(a custodian)"
+                    )
             with Horizontal(classes="row"):
                 yield Label("Device label")
                 yield Input(p.device_label if p else "", id="device-label",
@@ -133,6 +152,11 @@ class RosterScreen(CeremonyStep):
 
     def on_mount(self) -> None:
         self.query_one("#custodians", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "threshold":
+            for kind in DEVICE_SECRETS:
+                self.query_one(f"#k-{kind.value}", Input).placeholder = event.value.strip()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.query_one("#per-secret").set_class(event.value, "-open")
@@ -162,7 +186,7 @@ class RosterScreen(CeremonyStep):
                 raise InputError(
                     f"User {user_id}: the role must be one of {', '.join(r.value for r in UserRole)}."
                 )
-            holder = check_person_name(self._value(f"holder-{i}"), f"holder of user {user_id}")
+            holder = _holder(self._value(f"holder-{i}"), user_id)
             users.append(InitialUser(user_id, role, user_id, _on_roster((holder,), custodians)[0]))
         label = " ".join(self._value("device-label").split())[:40]
         if not self.query_one("#per-secret-box", Checkbox).value:

@@ -13,7 +13,7 @@ from screens.base import CoreScreen
 from screens.dialogs import TypedConfirm
 
 COMMON_BINDINGS: list[BindingType] = [
-    Binding("escape", "abort", "Abort", id="ceremony.abort"),
+    Binding("escape", "abort", "Abort", key_display="Esc", id="ceremony.abort"),
     # Textual binds Ctrl-C to copy; in a ceremony it means "stop", as in any terminal program.
     Binding("ctrl+c", "abort", "Abort", show=False, priority=True, id="ceremony.abort_ctrl_c"),
     Binding("f1", "app.help", "Help", key_display="F1", id="ceremony.help"),

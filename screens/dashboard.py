@@ -82,6 +82,7 @@ class DashboardScreen(CoreScreen[str]):
         Binding("l", "lock", "Lock", show=False, id="dashboard.lock"),
         Binding("p", "flow('provision')", "Provision", show=False, id="dashboard.provision"),
         Binding("x", "close_session", "Close admin session", show=False, id="dashboard.close"),
+        Binding("s", "flow('signin')", "Sign in as a day-to-day user", show=False, id="dashboard.signin"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
 
@@ -202,12 +203,11 @@ class DashboardScreen(CoreScreen[str]):
         self.action_refresh()
 
     def action_lock(self) -> None:
-        if self.status is None or self.status.state is not DeviceState.OPERATIONAL:
-            self.notify("Lock: only on an Operational device.", severity="warning")
-            return
-        session = self.ctx.sessions.admin
-        if session is None or not session.open:
-            self.notify("Locking needs an admin session: open one first (a).", severity="warning")
+        # The key l says what the dimmed list entry says (models.actions_for), nothing else.
+        act = next((a for a in self.actions if a.id == "lock"), None)
+        if act is None or not act.enabled:
+            reason = act.reason if act is not None else "the device status is not known yet"
+            self.notify(f"Lock the device: {reason}.", severity="warning", markup=False)
             return
         confirm = TypedConfirm(
             "Lock the device?",

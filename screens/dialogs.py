@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -104,9 +105,47 @@ class TypedConfirm(ModalScreen[bool]):
         self.dismiss(False)
 
 
-class PassphrasePrompt(ModalScreen[Credentials | None]):
-    """Ask for a user id and passphrase (masked). Offers the OS keyring for day-to-day users only:
-    custodian secrets such as the admin passphrase never go there."""
+class AskDialog(ModalScreen[bool]):
+    """A yes/no question for a reversible step (never a destructive one: those use TypedConfirm).
+    The "no" button has the focus, so Enter alone changes nothing."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, question: str, explanation: str, yes: str, no: str = "Cancel") -> None:
+        super().__init__(classes="dialog-screen")
+        self.question, self.explanation, self.yes, self.no = question, explanation, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -confirm"):
+            yield Label(self.question, classes="dialog-title", markup=False)
+            yield Static(self.explanation, markup=False, classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button(self.yes, id="yes", variant="warning", compact=True)
+                yield Button(self.no, id="no", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+@dataclass(frozen=True)
+class PassphraseAnswer:
+    """What the prompt gathered; `remember` asks to keep the passphrase in the OS keyring once the
+    device has accepted it (the prompt itself stores nothing)."""
+
+    credentials: Credentials
+    remember: bool = False
+
+
+class PassphrasePrompt(ModalScreen[PassphraseAnswer | None]):
+    """Ask for a user id and passphrase (masked). With `allow_remember`, for day-to-day users only,
+    offers the OS keyring when a real backend exists: custodian secrets such as the admin
+    passphrase never go there (their callers do not allow it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
@@ -116,15 +155,15 @@ class PassphrasePrompt(ModalScreen[Credentials | None]):
         *,
         user_id: str = "admin",
         vault: CredentialVault | None = None,
-        profile_name: str = "",
         allow_remember: bool = False,
     ) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.user_id = user_id
         self.vault = vault
-        self.profile_name = profile_name
-        self.allow_remember = allow_remember and vault is not None and vault.available
+        self.offer_keyring = allow_remember and vault is not None and vault.available
+        # Where keeping it was wanted but no backend exists, say why the option is missing.
+        self.no_keyring = allow_remember and vault is not None and not vault.available
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -prompt"):
@@ -133,13 +172,13 @@ class PassphrasePrompt(ModalScreen[Credentials | None]):
             yield Input(self.user_id, id="user-id", compact=True)
             yield Label("Passphrase (hidden)")
             yield Input(password=True, id="passphrase", compact=True)
-            if self.allow_remember:
+            if self.offer_keyring:
                 yield PlainCheckbox("Remember in the OS keyring", id="remember", compact=True)
-            elif self.vault is not None and not self.vault.available:
-                yield Static(self.vault.description, markup=False, classes="hint")
+            elif self.no_keyring and self.vault is not None:
+                yield Static(self.vault.notice, markup=False, classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#passphrase", Input).focus()
+        self.query_one("#passphrase" if self.user_id else "#user-id", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "user-id":
@@ -152,9 +191,8 @@ class PassphrasePrompt(ModalScreen[Credentials | None]):
             return
         secret = Secret(box.value, label=f"passphrase of {user}")
         box.value = ""  # do not leave it in the widget
-        if self.allow_remember and self.query_one("#remember", PlainCheckbox).value and self.vault:
-            self.vault.set(self.profile_name, user, secret)
-        self.dismiss(Credentials(user, secret))
+        remember = self.offer_keyring and self.query_one("#remember", PlainCheckbox).value
+        self.dismiss(PassphraseAnswer(Credentials(user, secret), remember=remember))
 
     def action_cancel(self) -> None:
         self.query_one("#passphrase", Input).value = ""

@@ -12,14 +12,15 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 import screens
-from hsmconsole.ceremony import CeremonyPlan, InitialUser, SecretPolicy
+from hsmconsole.ceremony import CeremonyPlan, ChallengePart, DeviceIdentity, InitialUser, SecretPolicy
 from hsmconsole.ceremony_record import ProvisioningOutcome
-from hsmconsole.ceremony_run import ProvisioningStopped, StepResult
+from hsmconsole.ceremony_run import CertificateMismatch, ProvisioningStopped, StepResult, tls_problems
+from hsmconsole.config import Profile
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import SecretKind
-from screens.ceremony_confirm import ConfirmScreen, describe_challenge
+from screens.ceremony_confirm import ConfirmScreen
 from screens.ceremony_handoff import HandoffScreen
 from screens.ceremony_progress import ProvisioningScreen
 from screens.ceremony_reveal import RevealPage, RevealScreen
@@ -41,10 +42,13 @@ FAKE_SHARE = (
 FAKE_PASSPHRASE = "notarealpassphrasejustafixturefortheuserpageexample0"
 STEPS = [
     "Provision: set the unlock and admin passphrases and the clock",
+    "Pin TLS: check the device still presents the pinned certificate",
     "Set the backup passphrase",
     "Create user backup (Backup)",
-    "Check the device is Operational",
+    "Check the device is Operational and read its identity",
 ]
+FP = "3F:A1:77:0C:9E:52:BD:10:44:6A:E8:21:CC:05:9B:73:18:F2:60:AA:4D:37:91:E5:0B:C8:7E:26:54:DA:13:8F"
+OTHER_FP = "C0:FF:EE:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:12:34:56:78:9A:BC:DE:F0:0F:1E:2D:3C"
 
 
 def plan() -> CeremonyPlan:
@@ -95,6 +99,12 @@ def test_review_ready(snap_compare: Snap) -> None:
     assert snap_compare(One(ReviewScreen(plan(), DEVICE, header=HEADER, warning=WARNING)), terminal_size=SIZE)
 
 
+def test_review_insecure_profile(snap_compare: Snap) -> None:
+    insecure = tls_problems(Profile("lab-hsm", "192.0.2.10:8443", insecure=True))
+    screen = ReviewScreen(plan(), DEVICE, connection_problems=insecure, header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE)
+
+
 def test_review_with_problems(snap_compare: Snap) -> None:
     bad = CeremonyPlan.single_group(
         ("Alice", "Bob"), 3, users=(InitialUser("backup", UserRole.BACKUP, "backup", "Dave"),)
@@ -136,24 +146,41 @@ def test_reveal_passphrase_page(snap_compare: Snap) -> None:
     assert snap_compare(One(screen), terminal_size=SIZE, run_before=next_page)
 
 
+# Where the fake challenge asks, and what the fake paper says there (FAKE_SHARE, FAKE_PASSPHRASE).
+PARTS = (
+    (ChallengePart(0, "UNLOCK share", 2, 2), "BBBB2"),
+    (ChallengePart(1, "ADMIN share", 4, 5), "RRRR5"),
+    (ChallengePart(2, "BACKUP share", 3, 1), "FFFF6"),
+    (ChallengePart(3, "passphrase of user backup", 1, 3, 4), "real"),
+)
+
+
 def _confirm() -> ConfirmScreen:
+    def check(typed: list[str]) -> list[bool]:
+        return [t.replace(" ", "").upper() == want.upper() for t, (_, want) in zip(typed, PARTS, strict=True)]
+
     return ConfirmScreen(
         "Bob",
-        describe_challenge("ADMIN share", (6, 7)),
-        lambda typed: typed.replace(" ", "").upper() == "BBBB2CCCC3",
+        [part for part, _ in PARTS],
+        check,
         seal=lambda path, secret: path,
         envelope_path=Path("/media/bob-usb/Bob-FAKE0SET.envelope"),
         header=HEADER, warning=WARNING,
     )
 
 
-def _typing(text: str, *then: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def _typing(*answers: str, then: tuple[str, ...] = ()) -> Callable[[Pilot[Any]], Awaitable[None]]:
     async def run(pilot: Pilot[Any]) -> None:
-        pilot.app.screen.query_one("#answer", Input).value = text
+        for i, text in enumerate(answers):
+            pilot.app.screen.query_one(f"#answer-{i}", Input).value = text
+        pilot.app.screen.query_one(f"#answer-{len(answers) - 1}", Input).focus()
         await pilot.press("enter", *then)
         await pilot.pause()
 
     return run
+
+
+RIGHT = tuple(want for _, want in PARTS)
 
 
 def test_confirm_asking(snap_compare: Snap) -> None:
@@ -161,19 +188,22 @@ def test_confirm_asking(snap_compare: Snap) -> None:
 
 
 def test_confirm_wrong_answer(snap_compare: Snap) -> None:
-    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("BBBB2 CCCC4"))
+    wrong = ("bbbb2", "RRRR5", "FFFF7", "real")  # the BACKUP group was mis-copied
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing(*wrong))
 
 
 def test_confirm_confirmed(snap_compare: Snap) -> None:
-    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("bbbb2 cccc3"))
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing(*RIGHT))
 
 
 def test_confirm_seal_form(snap_compare: Snap) -> None:
-    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing("bbbb2 cccc3", "s"))
+    assert snap_compare(One(_confirm()), terminal_size=SIZE, run_before=_typing(*RIGHT, then=("s",)))
 
 
 def _progress() -> One:
-    return One(ProvisioningScreen(STEPS, DEVICE, start=None, header=HEADER, warning=WARNING))
+    # A clock that stands still: the elapsed seconds on screen are always 0 in a snapshot.
+    screen = ProvisioningScreen(STEPS, DEVICE, start=None, clock=lambda: 0.0, header=HEADER, warning=WARNING)
+    return One(screen)
 
 
 def _then(act: Callable[[ProvisioningScreen], None]) -> Callable[[Pilot[Any]], Awaitable[None]]:
@@ -190,10 +220,14 @@ def test_progress_ready(snap_compare: Snap) -> None:
     assert snap_compare(_progress(), terminal_size=SIZE)
 
 
+def test_progress_checking(snap_compare: Snap) -> None:
+    assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_checking()))
+
+
 def test_progress_running(snap_compare: Snap) -> None:
     def running(screen: ProvisioningScreen) -> None:
-        screen.show_running()
-        screen.on_provisioning_screen_step_started(ProvisioningScreen.StepStarted(2, 4, STEPS[2]))
+        screen.show_checking()
+        screen.on_provisioning_screen_step_started(ProvisioningScreen.StepStarted(2, 5, STEPS[2]))
 
     assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(running))
 
@@ -204,13 +238,20 @@ JOURNAL = Path("/home/lead/.local/share/hsmconsole/journal.jsonl")
 
 def test_progress_done(snap_compare: Snap) -> None:
     results = tuple(StepResult(str(i), label, True) for i, label in enumerate(STEPS))
-    outcome = ProvisioningOutcome(results, REPORT, JOURNAL)
+    identity = DeviceIdentity("5UMIP364R2", "Nitrokey GmbH", "NetHSM", "3.0", "1.0", "2.1")
+    outcome = ProvisioningOutcome(results, REPORT, JOURNAL, None, identity, FP)
     assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
 
 
 def test_progress_stopped_midway(snap_compare: Snap) -> None:
     cause = ConnectionFailed("Set backup passphrase: the device did not answer.", "Check the cable.")
-    stopped = ProvisioningStopped(cause, (STEPS[0],), tuple(STEPS[1:]))
+    stopped = ProvisioningStopped(cause, tuple(STEPS[:2]), tuple(STEPS[2:]))
+    outcome = ProvisioningOutcome((), REPORT, JOURNAL, stopped)
+    assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
+
+
+def test_progress_certificate_mismatch(snap_compare: Snap) -> None:
+    stopped = ProvisioningStopped(CertificateMismatch(OTHER_FP, FP), (STEPS[0],), tuple(STEPS[1:]))
     outcome = ProvisioningOutcome((), REPORT, JOURNAL, stopped)
     assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
 

@@ -11,10 +11,12 @@ from textual.widgets import Input
 
 from hsmconsole.client import DeviceClient
 from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.credentials import CredentialVault
 from hsmconsole.errors import IntegrityError
 from hsmconsole.models import Counts, DeviceState, DeviceStatus, SystemSummary, TlsTrust
 from screens.app import HsmConsoleApp
 from screens.dialogs import ErrorDialog, PassphrasePrompt, TypedConfirm
+from tests.keyrings import MemoryKeyring, installed
 from tests.ui.conftest import settle
 
 FP = "3F:A1:77:0C:9E:52:BD:10:44:6A:E8:21:CC:05:9B:73:18:F2:60:AA:4D:37:91:E5:0B:C8:7E:26:54:DA:13:8F"
@@ -58,7 +60,8 @@ class FakeClient(DeviceClient):
 
 
 def _app(tmp_path: Path, profile: Profile | None = None, state: DeviceState = DeviceState.LOCKED,
-         saved: tuple[Profile, ...] = (), presents: str = FP) -> HsmConsoleApp:
+         saved: tuple[Profile, ...] = (), presents: str = FP, vault: CredentialVault | None = None
+         ) -> HsmConsoleApp:
     store = ProfileStore(tmp_path / "config")
     for p in saved:
         store.save(p)
@@ -69,7 +72,8 @@ def _app(tmp_path: Path, profile: Profile | None = None, state: DeviceState = De
     Client.presents = presents
 
     return HsmConsoleApp(
-        store=store, client_factory=Client, profile=profile, probe=lambda host: FP, keyring_notice=False
+        store=store, client_factory=Client, profile=profile, probe=lambda host: FP, keyring_notice=False,
+        vault=vault,
     )
 
 
@@ -210,5 +214,44 @@ def test_error_dialog(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_passphrase_prompt(snap_compare: Any, tmp_path: Path) -> None:
     prompt = PassphrasePrompt("Administrator passphrase")
+    app = _app(tmp_path, PINNED, DeviceState.OPERATIONAL)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_over_dashboard(prompt))
+
+
+def _with_keyring(snap: Any, tmp_path: Path, run: Any) -> bool:
+    """A profile with two remembered users, one with a kept passphrase, and a (memory) keyring."""
+    backend = MemoryKeyring()
+    backend.items[("hsmconsole", "lab-hsm/operator1")] = "not-a-real-passphrase"
+    with installed(backend):
+        profile = Profile("lab-hsm", HOST, fingerprint=FP, users=("operator1", "metrics1"))
+        app = _app(tmp_path, profile, DeviceState.OPERATIONAL, saved=(profile,), vault=CredentialVault())
+        return bool(snap(app, terminal_size=(80, 24), run_before=run))
+
+
+def test_signin(snap_compare: Any, tmp_path: Path) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert _with_keyring(snap_compare, tmp_path, run)
+
+
+def test_signin_prompt_with_keyring(snap_compare: Any, tmp_path: Path) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("down", "enter")  # metrics1: nothing kept, so its passphrase is asked for
+        await settle(pilot)
+        await pilot.press(*"typed", "tab", "space")
+
+    assert _with_keyring(snap_compare, tmp_path, run)
+
+
+def test_signin_prompt_without_keyring(snap_compare: Any, tmp_path: Path) -> None:
+    vault = CredentialVault()
+    vault.available = False
+    prompt = PassphrasePrompt("Passphrase of metrics1", user_id="metrics1", vault=vault, allow_remember=True)
     app = _app(tmp_path, PINNED, DeviceState.OPERATIONAL)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_over_dashboard(prompt))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +15,22 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
+from hsmconsole.ceremony import Ceremony, CeremonyPlan
+from hsmconsole.ceremony_record import ProvisioningOutcome, provision_and_report
 from hsmconsole.client import Credentials, DeviceClient
-from hsmconsole.config import Profile
+from hsmconsole.config import Profile, ProfileStore
 from hsmconsole.credentials import CredentialVault
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.envelope import KdfParams, read_envelope
+from hsmconsole.errors import StateError
 from hsmconsole.journal import Journal, verify_journal
-from hsmconsole.models import DeviceState
+from hsmconsole.models import DeviceState, SystemSummary
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import SecretKind, combine_shares, decode_share
+from screens.admin_session import AdminSessionScreen
+from screens.app import HsmConsoleApp
 from screens.base import DeviceContext, Sessions, quit_refusal
 from screens.ceremony import CeremonyScreen
 from screens.ceremony_confirm import ConfirmScreen
@@ -32,7 +39,9 @@ from screens.ceremony_progress import ProvisioningScreen, RunState
 from screens.ceremony_reveal import RevealScreen
 from screens.ceremony_review import ReviewScreen
 from screens.ceremony_roster import RosterScreen
+from screens.dashboard import DashboardScreen
 from screens.dialogs import ErrorDialog, TypedConfirm
+from screens.quorum_unlock import QuorumUnlockScreen
 
 NAMES = ("Alice", "Bob", "Carol")
 FAST_KDF = KdfParams(memory_kib=1024, iterations=1, lanes=1)  # envelopes in tests: the format, not the cost
@@ -165,6 +174,8 @@ async def custodian_turn(
     await wait_screen(pilot, ConfirmScreen)
     confirm = app.screen
     assert isinstance(confirm, ConfirmScreen)
+    # One group of every page the custodian copied: each share, and any user passphrase.
+    assert len(confirm.query(".part")) == len(paper)
     rec.look(app)
     if look_again:
         await pilot.press("f2")
@@ -175,14 +186,21 @@ async def custodian_turn(
         await wait_screen(pilot, ConfirmScreen)
         confirm = app.screen
         assert isinstance(confirm, ConfirmScreen)
+    wheres = [str(label.content) for label in confirm.query(".part Label").results(Label)]
     if mistype:
-        await type_text(pilot, "AAAAA AAAAA")
-        await pilot.press("enter")
+        for _ in wheres:
+            await type_text(pilot, "AAAAA")
+            await pilot.press("enter")
         await pilot.pause()
-        assert "does not match" in screen_text(app)
+        assert "Does not match" in screen_text(app)
         rec.look(app)
-    await type_text(pilot, answer(confirm.question, paper))
-    await pilot.press("enter")
+        confirm.query_one("#answer-0", Input).focus()
+    for where in wheres:
+        box = app.focused
+        assert isinstance(box, Input)
+        box.value = ""
+        await type_text(pilot, answer(where, paper))
+        await pilot.press("enter")
     await wait_for(pilot, lambda: "Confirmed" in screen_text(app))
     rec.look(app)
     if seal_to is not None:
@@ -199,15 +217,18 @@ async def custodian_turn(
     await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
 
 
-def answer(question: str, paper: dict[str, str]) -> str:
-    """Read the question as a custodian would and pick the groups from the paper copy."""
-    kind = re.search(r"your (\w+) share", question)
-    assert kind is not None, question
-    text = next(v for k, v in paper.items() if kind.group(1) in k)
-    lines = [line.split() for line in text.splitlines()]
-    picks = re.findall(r"line (\d+), (\d)\w\w group", question)
-    assert len(picks) == 2, question
-    return " ".join(lines[int(line) - 1][int(col) - 1] for line, col in picks)
+def answer(where: str, paper: dict[str, str]) -> str:
+    """Read one asked place as a custodian would ("ADMIN share, line 3, 2nd group") and copy that
+    group from the paper."""
+    found = re.fullmatch(r"(?:(\w+) share|passphrase of user (\S+)), line (\d+), (\d)\w\w group", where)
+    assert found is not None, where
+    kind, user, line, col = found.groups()
+    title = next(
+        t for t in paper
+        if (kind and f"the {kind} passphrase" in t) or (user and f"the user '{user}'" in t)
+    )
+    lines = [row.split() for row in paper[title].splitlines()]
+    return lines[int(line) - 1][int(col) - 1]
 
 
 def shares_of(rec: Recorder, kind: SecretKind) -> dict[str, str]:
@@ -282,24 +303,67 @@ async def test_full_two_of_three_ceremony_then_lock_and_quorum_unlock(
     with pytest.raises(Exception, match="role"):
         client.list_users(backup_creds)  # the backup passphrase is right: it fails on the role only
 
-    # Lock with the admin passphrase from two admin shares, then a quorum unlock in the console.
-    client.lock(Credentials("admin", admin))
-    assert client.state() is DeviceState.LOCKED
-    from screens.quorum_unlock import QuorumUnlockScreen
+    # The ceremony's TLS check and the device's own identity reached the journal.
+    details = {e.event.action: e.event.detail for e in ctx.journal.entries()}  # type: ignore[union-attr]
+    assert emulator.fingerprint in details["ceremony.step.pin-tls"]
+    assert "presented it again after provisioning" in report
 
-    unlock_shares = shares_of(rec, SecretKind.UNLOCK)
-    app2 = Harness(lambda: QuorumUnlockScreen(ctx))
-    async with app2.run_test(size=SIZE) as pilot:
-        await wait_screen(pilot, QuorumUnlockScreen)
-        for name in ("Carol", "Bob"):
-            box = app2.screen.query_one("#share", Input)
-            box.value = unlock_shares[name].replace("\n", " ")
-            await pilot.press("enter")
-            await pilot.pause()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app2.result != "running")
-        assert app2.result is True
+    # After the ceremony, as the runbook says: every pair of custodians can lock (through a
+    # quorum admin session and the dashboard's typed lock) and unlock (quorum unlock).
+    await lock_and_unlock_with_every_pair(ctx, rec, tmp_path)
     assert client.state() is DeviceState.OPERATIONAL
+    actions = [e.event.action for e in ctx.journal.entries()]  # type: ignore[union-attr]
+    assert actions.count("unlock") == 3 and verify_journal(ctx.journal.path).ok  # type: ignore[union-attr]
+
+
+async def enter_shares(pilot: Pilot[Any], texts: list[str]) -> None:
+    for text in texts:
+        box = pilot.app.screen.query_one("#share", Input)
+        box.value = text.replace("\n", " ")
+        box.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    await wait_for(pilot, lambda: "Quorum reached" in screen_text(pilot.app))
+    await pilot.press("enter")
+
+
+async def lock_and_unlock_with_every_pair(ctx: DeviceContext, rec: Recorder, tmp_path: Path) -> None:
+    admin = shares_of(rec, SecretKind.ADMIN)
+    unlock = shares_of(rec, SecretKind.UNLOCK)
+    app = HsmConsoleApp(
+        store=ProfileStore(tmp_path / "config"), client_factory=DeviceClient, profile=ctx.profile,
+        emulator=True, journal=ctx.journal, keyring_notice=False,
+    )
+
+    def dashboard_state() -> DeviceState | None:
+        screen = app.screen
+        status = screen.status if isinstance(screen, DashboardScreen) else None
+        return status.state if status is not None else None
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: dashboard_state() is DeviceState.OPERATIONAL)
+        for pair in itertools.combinations(NAMES, 2):
+            await pilot.press("a")
+            await wait_screen(pilot, AdminSessionScreen)
+            await enter_shares(pilot, [admin[name] for name in pair])
+            await wait_screen(pilot, DashboardScreen)
+            await wait_for(pilot, lambda: ctx_session_open(app))
+            await pilot.press("l")
+            await wait_screen(pilot, TypedConfirm)
+            await type_text(pilot, "lock")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: dashboard_state() is DeviceState.LOCKED)
+            assert ctx.client.state() is DeviceState.LOCKED, pair
+            await pilot.press("u")
+            await wait_screen(pilot, QuorumUnlockScreen)
+            await enter_shares(pilot, [unlock[name] for name in reversed(pair)])
+            await wait_for(pilot, lambda: dashboard_state() is DeviceState.OPERATIONAL)
+            assert ctx.client.state() is DeviceState.OPERATIONAL, pair
+
+
+def ctx_session_open(app: HsmConsoleApp) -> bool:
+    context = app.context
+    return context is not None and context.sessions.admin is not None and context.sessions.admin.open
 
 
 @pytest.mark.slow
@@ -432,3 +496,221 @@ async def test_device_provisioned_by_someone_else_during_the_turns_is_refused_an
         await wait_for(pilot, lambda: app.result != "running")
         assert app.result is False
     assert ctx.client.list_users(Credentials("admin", Secret("adminadmin"))) == ["admin"]
+
+
+async def two_custodians_to_provisioning(pilot: Pilot[Any], rec: Recorder) -> ProvisioningScreen:
+    await plan_roster(pilot, rec, custodians="Alice, Bob", holder="Bob")
+    await start_from_review(pilot, rec)
+    await custodian_turn(pilot, rec, "Alice")
+    await custodian_turn(pilot, rec, "Bob")
+    await wait_screen(pilot, ProvisioningScreen)
+    progress = pilot.app.screen
+    assert isinstance(progress, ProvisioningScreen)
+    return progress
+
+
+class StallingClient(DeviceClient):
+    """The real client, except that state() can be made to hang (a device that stops answering)
+    and every device-changing call is noted."""
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self.stall = threading.Event()
+        self.release = threading.Event()
+        self.answered = threading.Event()
+        self.changes: list[str] = []
+
+    def state(self) -> DeviceState:
+        if self.stall.is_set():
+            self.release.wait(60)
+            try:
+                return super().state()
+            finally:
+                self.answered.set()
+        return super().state()
+
+    def provision(self, unlock: Secret, admin: Secret, when: datetime | None = None) -> None:
+        self.changes.append("provision")
+        super().provision(unlock, admin, when)
+
+
+@pytest.mark.slow
+async def test_a_device_that_stops_answering_before_provisioning_can_still_be_aborted(
+    emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    profile = Profile("emu", emulator.host_port, emulator.fingerprint)
+    client = StallingClient(profile)
+    ctx = DeviceContext(profile, client, CredentialVault(), Journal(tmp_path / "j.jsonl"), True, Sessions())
+    app = Harness(lambda: CeremonyScreen(ctx, data_dir=tmp_path / "data", kdf=FAST_KDF))
+    rec = Recorder()
+    async with app.run_test(size=SIZE) as pilot:
+        progress = await two_custodians_to_provisioning(pilot, rec)
+        client.stall.set()
+        await pilot.press("enter")
+        # While only the state check runs, the screen says so, with the seconds waited, and
+        # does not claim that provisioning is under way.
+        await wait_for(pilot, lambda: "1 s." in screen_text(app) or "2 s." in screen_text(app))
+        text = screen_text(app)
+        assert progress.state is RunState.CHECKING
+        assert "Checking that the device is Unprovisioned" in text and "Nothing has been sent" in text
+        assert "Do not close" not in text and "Esc Abort" in text
+        # Ctrl+Q's refusal says what can actually be done now: Esc, then 'abort'.
+        reason = quit_refusal(app)
+        assert reason is not None and "Esc" in reason and "Nothing has been sent" in reason
+        await pilot.press("escape")
+        await wait_screen(pilot, TypedConfirm)
+        await type_text(pilot, "abort")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.result != "running")
+        assert app.result is False
+        # The device answers after all: the aborted ceremony sends nothing.
+        client.release.set()
+        await asyncio.to_thread(client.answered.wait, 30)
+        await pilot.pause(0.5)
+    assert client.changes == []
+    assert client.state() is DeviceState.UNPROVISIONED
+    actions = [e.event.action for e in ctx.journal.entries()]  # type: ignore[union-attr]
+    assert actions[-1] == "ceremony.aborted" and "ceremony.provisioned" not in actions
+
+
+async def test_provisioning_screen_offers_only_what_is_true_in_each_state() -> None:
+    """Esc and Ctrl+Q's advice follow what has been sent: nothing (abort), or something (wait)."""
+    checking, running, finish = threading.Event(), threading.Event(), threading.Event()
+    labels = ["Provision", "Pin TLS"]
+
+    def start(progress: Callable[[int, int, str], None]) -> ProvisioningOutcome:
+        checking.wait(10)
+        progress(0, 2, labels[0])
+        running.set()
+        finish.wait(10)
+        raise StateError("stop here")
+
+    screen = ProvisioningScreen(labels, "lab", start, cancel=lambda: False)
+    app = Harness(lambda: screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, ProvisioningScreen)
+        assert screen.check_action("abort", ()) is True
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.state is RunState.CHECKING)
+        assert screen.check_action("abort", ()) is True  # although a worker runs
+        assert "Esc" in (screen.quit_refusal() or "")
+        checking.set()
+        await wait_for(pilot, lambda: screen.state is RunState.RUNNING)
+        assert screen.check_action("abort", ()) is False
+        refusal = screen.quit_refusal() or ""
+        assert "wait until it has finished" in refusal and "Esc" not in refusal
+        assert "Do not close" in screen_text(app)
+        finish.set()
+        await wait_for(pilot, lambda: screen.state is RunState.REFUSED)
+
+
+async def test_an_insecure_profile_is_refused_on_the_review(
+    emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    profile = Profile("emu-insecure", emulator.host_port, insecure=True)
+    ctx = DeviceContext(
+        profile, DeviceClient(profile), CredentialVault(), Journal(tmp_path / "j.jsonl"), True, Sessions()
+    )
+    app = Harness(lambda: CeremonyScreen(ctx, data_dir=tmp_path / "data", kdf=FAST_KDF))
+    rec = Recorder()
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_roster(pilot, rec)
+        text = re.sub(r"\s+", " ", screen_text(app))
+        assert "Cannot start yet" in text and "does not verify the device's TLS certificate" in text
+        assert "pin it" in text
+        await pilot.press("enter")  # Start is refused: no confirmation, no secret generated
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("escape")
+        await wait_screen(pilot, TypedConfirm)
+        await type_text(pilot, "abort")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.result != "running")
+    assert ctx.client.state() is DeviceState.UNPROVISIONED
+    actions = [e.event.action for e in ctx.journal.entries()]  # type: ignore[union-attr]
+    assert "ceremony.generated" not in actions
+
+
+OTHER_FP = "C0:FF:EE:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:12:34:56:78:9A:BC:DE:F0:0F:1E:2D:3C"
+
+
+@pytest.mark.slow
+async def test_a_different_certificate_after_provisioning_stops_with_the_mismatch(
+    ctx: DeviceContext, emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    app = Harness(
+        lambda: CeremonyScreen(ctx, data_dir=tmp_path / "data", kdf=FAST_KDF, probe=lambda host: OTHER_FP)
+    )
+    rec = Recorder()
+    async with app.run_test(size=SIZE) as pilot:
+        progress = await two_custodians_to_provisioning(pilot, rec)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: progress.state is RunState.STOPPED, timeout=120)
+        await wait_for(pilot, lambda: "PROVISIONING STOPPED" in screen_text(app))
+        text = screen_text(app)
+        assert "NOT" in text and "pinned one" in text and "C0:FF:EE" in text
+        assert "[x] Provision" in text and "[!] Pin TLS" in text and "[ ] Set the backup" in text
+        # It all fits 80x24, paths included: nothing to scroll to.
+        assert app.screen.query_one("#progress-body").max_scroll_y == 0
+        outcome = progress.outcome
+        assert outcome is not None and outcome.stopped is not None
+        assert outcome.report_path.name in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.result != "running")
+    report = outcome.report_path.read_text()
+    assert "FAILED" in report and "not re-checked after provisioning" in report
+    failed = [e.event for e in ctx.journal.entries() if e.event.action == "ceremony.step.pin-tls"]  # type: ignore[union-attr]
+    assert len(failed) == 1 and OTHER_FP in failed[0].detail
+    assert ctx.client.state() is DeviceState.OPERATIONAL  # provisioned: the shares must be kept
+
+
+async def test_roster_defaults_say_what_is_missing(tmp_path: Path) -> None:
+    app = Harness(lambda: RosterScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, RosterScreen)
+        await fill(pilot, "custodians", "Alice, Bob, Carol")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        error = re.sub(r"\s+", " ", screen_text(app))
+        assert "User backup: choose which custodian receives its passphrase" in error
+        assert "not a usable" not in error
+        # The per-passphrase "needed" fields show the current Shares needed, not the one at start.
+        await fill(pilot, "threshold", "3")
+        await pilot.pause()
+        screen = app.screen
+        for kind in ("unlock", "admin", "backup"):
+            assert screen.query_one(f"#k-{kind}", Input).placeholder == "3"
+        await fill(pilot, "holder-0", "Bob!")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        error = re.sub(r"\s+", " ", screen_text(app))
+        assert "User backup, given to: 'Bob!' is not a usable custodian name." in error
+
+
+@pytest.mark.xfail(
+    "device_id" not in SystemSummary.__dataclass_fields__,
+    reason="needs SystemSummary.device_id from client.py (the SDK's SystemInfo drops deviceId)",
+    strict=True,
+)
+async def test_report_names_the_device_by_its_own_id(
+    ctx: DeviceContext, emulator: EmbeddedEmulator, tmp_path: Path
+) -> None:
+    ceremony = Ceremony(CeremonyPlan.single_group(("Alice", "Bob"), 2))
+    ceremony.generate()
+    while (turn := ceremony.current_turn) is not None:
+        ceremony.reveal(turn.custodian)
+        challenge = ceremony.challenge(turn.custodian)
+        pages = [s.text for s in turn.shares]
+        typed = [
+            pages[p.page].reveal_str().splitlines()[p.line - 1].split()[p.column - 1] for p in challenge.parts
+        ]
+        assert all(ceremony.confirm(turn.custodian, typed))
+        ceremony.finish_turn(turn.custodian)
+    outcome = await asyncio.to_thread(
+        provision_and_report, ceremony, ctx.client, ctx.profile, data_dir=tmp_path, journal=ctx.journal,
+        progress=lambda *_: None,
+    )
+    report = outcome.report_path.read_text()
+    assert f"- Device id: {emulator.hsm.device_id}" in report
+    verify = [e.event for e in ctx.journal.entries() if e.event.action == "ceremony.step.verify"]  # type: ignore[union-attr]
+    assert emulator.hsm.device_id in verify[0].detail

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
 from hsmconsole.ceremony import (
     Ceremony,
     CeremonyPlan,
+    Challenge,
+    DeviceIdentity,
     InitialUser,
     Phase,
     SecretPolicy,
+    Turn,
     TurnState,
     check_person_name,
+    paper_rows,
 )
 from hsmconsole.ceremony_report import render_report
+from hsmconsole.ceremony_run import run_provisioning, tls_problems
+from hsmconsole.config import Profile
 from hsmconsole.errors import InputError, StateError
 from hsmconsole.models import UserRole
 from hsmconsole.shares import SecretKind, combine_shares, decode_share, encode_share
@@ -28,6 +35,17 @@ def _plan(**kw: object) -> CeremonyPlan:
     return CeremonyPlan.single_group(NAMES, 2, users=users, **kw)  # type: ignore[arg-type]
 
 
+def _paper(turn: Turn) -> list[list[list[str]]]:
+    """What the custodian copied: each page (shares, then user passphrases) as lines of groups."""
+    pages = [paper_rows(s.text, passphrase=False) for s in turn.shares]
+    return pages + [paper_rows(u.passphrase, passphrase=True) for u in turn.user_passphrases]
+
+
+def _answers(turn: Turn, ch: Challenge) -> list[str]:
+    paper = _paper(turn)
+    return [paper[p.page][p.line - 1][p.column - 1] for p in ch.parts]
+
+
 def _run_turns(c: Ceremony) -> dict[str, list[str]]:
     """Play every custodian's turn, answering the challenge right; return the share texts seen."""
     seen: dict[str, list[str]] = {}
@@ -35,11 +53,8 @@ def _run_turns(c: Ceremony) -> dict[str, list[str]]:
         c.reveal(turn.custodian)
         seen[turn.custodian] = [s.text.reveal_str() for s in turn.shares]
         ch = c.challenge(turn.custodian)
-        if ch.share_pos >= 0:
-            groups = turn.shares[ch.share_pos].groups
-            typed = " ".join(groups[g - 1] for g in ch.groups).lower()
-            assert not c.confirm(turn.custodian, "WRONG WRONG")
-            assert c.confirm(turn.custodian, typed)
+        assert not all(c.confirm(turn.custodian, ["WRONG"] * len(ch.parts)))
+        assert all(c.confirm(turn.custodian, [a.lower() for a in _answers(turn, ch)]))
         c.finish_turn(turn.custodian)
     return seen
 
@@ -99,26 +114,110 @@ def test_out_of_turn_and_unconfirmed_are_refused() -> None:
     with pytest.raises(StateError, match="not confirmed"):
         c.finish_turn("Alice")
     with pytest.raises(StateError, match="challenge first"):
-        c.confirm("Alice", "x")
+        c.confirm("Alice", ["x"])
 
 
-def test_challenge_is_random_over_shares_and_groups() -> None:
-    picks = set()
+def test_challenge_asks_a_random_group_of_every_share_and_passphrase() -> None:
+    picks: set[tuple[tuple[int, int], ...]] = set()
     for seed in range(40):
-        values = iter([seed % 3, seed % 23, 0, 0, 0, 0])
+        values = iter(range(seed, seed + 10))
         c = Ceremony(_plan(), rng=lambda n, v=values: next(v) % n)  # type: ignore[misc]
         c.generate()
-        c.reveal("Alice")
-        ch = c.challenge("Alice")
-        picks.add((ch.share_pos, ch.groups))
-        assert len(ch.groups) == 2 and ch.groups[1] == ch.groups[0] + 1
-        # Never a group that every share of the set has in common (the header): re-typing those
+        carol = c.turns[2]
+        layouts = {
+            kind: [paper_rows(encode_share(s), passphrase=False) for s in shares]
+            for kind, shares in c.share_sets.items()
+        }
+        for turn in c.turns[:2]:  # play Alice's and Bob's turns to get to Carol's
+            c.reveal(turn.custodian)
+            c.confirm(turn.custodian, _answers(turn, c.challenge(turn.custodian)))
+            c.finish_turn(turn.custodian)
+        c.reveal("Carol")
+        ch = c.challenge("Carol")
+        # One group of each of her pages: three shares, then the backup user's passphrase.
+        assert [p.what for p in ch.parts] == [
+            "UNLOCK share", "ADMIN share", "BACKUP share", "passphrase of user backup"
+        ]
+        assert [p.page for p in ch.parts] == [0, 1, 2, 3]
+        assert [p.length for p in ch.parts] == [5, 5, 5, 4]
+        picks.add(tuple((p.line, p.column) for p in ch.parts))
+        # Never a share group every share of the set has in common (the header): re-typing those
         # would not show that this custodian's share was taken down.
-        kind = c.turns[0].shares[ch.share_pos].kind
-        texts = [t.reveal_str().split()[1:] for t in (encode_share(s) for s in c.share_sets[kind])]
-        for g in ch.groups:
-            assert len({row[g - 1] for row in texts}) > 1
+        for part, issued in zip(ch.parts, carol.shares, strict=False):
+            rows = layouts[issued.kind]
+            assert len({r[part.line - 1][part.column - 1] for r in rows}) > 1
+        # A whole group of the passphrase, as its page shows it.
+        passphrase_rows = paper_rows(carol.user_passphrases[0].passphrase, passphrase=True)
+        assert len(passphrase_rows[ch.parts[3].line - 1][ch.parts[3].column - 1]) == 4
     assert len(picks) > 10
+
+
+def test_one_wrong_group_of_any_share_fails_the_confirmation() -> None:
+    c = Ceremony(_plan())
+    c.generate()
+    alice = c.turns[0]
+    c.reveal("Alice")
+    ch = c.challenge("Alice")
+    right = _answers(alice, ch)
+    assert len(right) == 3  # Alice holds three shares and no user passphrase
+    for wrong_at in range(3):
+        typed = list(right)
+        typed[wrong_at] = "ZZZZZ" if right[wrong_at] != "ZZZZZ" else "YYYYY"
+        results = c.confirm("Alice", typed)
+        assert results == tuple(i != wrong_at for i in range(3))
+        assert alice.state is TurnState.REVEALED
+    assert alice.failed_confirmations == 3
+    assert c.confirm("Alice", [f" {a[:2]}-{a[2:].lower()} " for a in right]) == (True, True, True)
+    assert alice.state is TurnState.CONFIRMED
+    with pytest.raises(StateError, match="Expected 3 answers"):
+        c.confirm("Alice", right[:2])
+
+
+def _ready() -> Ceremony:
+    c = Ceremony(_plan())
+    c.generate()
+    _run_turns(c)
+    assert c.phase is Phase.READY
+    return c
+
+
+def test_abort_before_provisioning_began_wins_and_nothing_can_begin_after() -> None:
+    c = _ready()
+    assert c.abort() is True
+    assert c.phase is Phase.ABORTED and not c.secrets
+    with pytest.raises(StateError, match="not ready"):
+        c.begin_provisioning()
+
+
+def test_abort_after_provisioning_began_is_refused_and_keeps_the_secrets() -> None:
+    c = _ready()
+    c.begin_provisioning()
+    assert c.abort() is False
+    assert c.phase is Phase.PROVISIONING and len(c.secrets) == 3
+
+
+class _NoCallsClient:
+    """Fails the test if run_provisioning talks to the device at all."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the device was called: {name}")
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [Profile("lab", "192.0.2.1:8443", insecure=True), Profile("lab", "192.0.2.1:8443")],
+    ids=["insecure", "unpinned"],
+)
+def test_unpinned_connections_are_refused_before_anything_is_sent(profile: Profile) -> None:
+    assert "pin it" in " ".join(tls_problems(profile))
+    c = _ready()
+    with pytest.raises(StateError, match="not pinned"):
+        run_provisioning(c, _NoCallsClient(profile))  # type: ignore[arg-type]
+    assert c.phase is Phase.READY and len(c.secrets) == 3  # untouched: may still be aborted
+    assert tls_problems(Profile("lab", "192.0.2.1:8443", fingerprint="AA" * 32)) == []
 
 
 def test_abort_wipes_every_secret() -> None:
@@ -137,7 +236,9 @@ def test_report_has_no_secret_and_names_every_share() -> None:
     c.generate()
     secret_values = [s.reveal_str() for s in [*c.secrets.values(), *c.user_secrets.values()]]
     seen = _run_turns(c)
-    report = render_report(c, device_host="127.0.0.1:8443", device_fingerprint="AA:BB")
+    c.identity = DeviceIdentity("5UMIP364R2", "Nitrokey GmbH", "NetHSM", "3.0", "1.0", "2.1")
+    c.certificate = "AA:BB"
+    report = render_report(c, device_host="127.0.0.1:8443", device_fingerprint="AA:BB", profile_name="lab")
     for value in secret_values + [t for texts in seen.values() for t in texts]:
         assert value not in report
         groups = value.split()[1:]
@@ -149,3 +250,7 @@ def test_report_has_no_secret_and_names_every_share() -> None:
         assert f"{index} of 3" in report
     assert "Witness Walter" in report and "Custodian Carol" in report
     assert "| backup | Backup | Carol |" in report
+    # The device's own identity, not the profile name; the certificate re-checked after provisioning.
+    assert "- Device id: 5UMIP364R2" in report and "profile lab" in report
+    assert "hsm-1 at 127.0.0.1:8443" in report and "Nitrokey GmbH NetHSM (software 3.0" in report
+    assert "AA:BB (pinned; the device presented it again after provisioning)" in report

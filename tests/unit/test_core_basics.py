@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hsmconsole.config import Profile, ProfileStore
 from hsmconsole.errors import InputError
 from hsmconsole.fileio import append_private, write_private
+from hsmconsole.models import DeviceState, actions_for
 from hsmconsole.secrets import Secret
 from hsmconsole.tls import (
     CertificateMismatch,
@@ -135,3 +136,14 @@ def test_presented_fingerprint_is_read_from_urllib3s_refusal() -> None:
     message = f'Fingerprints did not match. Expected "{"ab" * 32}", got "{"cd" * 32}"'
     assert presented_in(message) == normalize_fingerprint("cd" * 32)
     assert presented_in("some other TLS failure") is None
+
+
+def test_lock_is_dimmed_without_an_admin_session_like_backup_passphrase() -> None:
+    without = {a.id: a for a in actions_for(DeviceState.OPERATIONAL, admin_session=False)}
+    for action_id in ("lock", "backup-passphrase"):
+        assert not without[action_id].enabled
+        assert without[action_id].reason == "needs an admin session"
+    with_session = {a.id: a for a in actions_for(DeviceState.OPERATIONAL, admin_session=True)}
+    assert with_session["lock"].enabled and with_session["backup-passphrase"].enabled
+    locked = {a.id: a for a in actions_for(DeviceState.LOCKED, admin_session=False)}
+    assert locked["lock"].reason == "only on an Operational device"
