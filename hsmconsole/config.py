@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,21 +14,39 @@ import platformdirs
 import tomli_w
 
 from hsmconsole.errors import InputError
-from hsmconsole.fileio import write_private
+from hsmconsole.fileio import make_directory, write_private
 from hsmconsole.tls import normalize_fingerprint
 
 APP_NAME = "hsmconsole"
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+def private_dir(path: Path, *, tighten: bool = False) -> Path:
+    """Create `path` (and missing parents) with mode 0700 and return it: file names in the app's
+    directories name custodians and share sets, which other local users have no business reading.
+
+    With `tighten` an existing directory that others may read is narrowed to 0700 too (for the
+    app's own directories; a directory the person chose is left as they set it up). Where the
+    file system has no Unix modes (a FAT stick) the mount decides.
+    """
+    make_directory(path, mode=0o700)
+    if tighten:
+        with contextlib.suppress(OSError):
+            if stat.S_IMODE(path.stat().st_mode) & 0o077:
+                os.chmod(path, 0o700)
+    return path
+
+
 def default_config_dir() -> Path:
-    """$XDG_CONFIG_HOME/hsmconsole (platformdirs follows XDG on Linux)."""
+    """$XDG_CONFIG_HOME/hsmconsole (platformdirs follows XDG on Linux). Only the path: the
+    directory is made (0700) when profiles.toml is first written."""
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
 def default_data_dir() -> Path:
-    """$XDG_DATA_HOME/hsmconsole: journals and ceremony reports."""
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    """$XDG_DATA_HOME/hsmconsole: journals, ceremony reports and envelopes. Made 0700 (and an
+    existing one narrowed to 0700) before it is returned, so whatever goes in it is private."""
+    return private_dir(Path(platformdirs.user_data_dir(APP_NAME)), tighten=True)
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,7 @@ class ProfileStore:
     """Reads and writes profiles.toml. Every save rewrites the file atomically with mode 0600."""
 
     def __init__(self, config_dir: Path | None = None) -> None:
+        self._own_dir = config_dir is None  # the app's default directory: narrowed to 0700
         self.config_dir = config_dir or default_config_dir()
         self.path = self.config_dir / "profiles.toml"
 
@@ -135,4 +157,5 @@ class ProfileStore:
                 entry["fingerprint"] = p.fingerprint
             table[name] = entry
         doc["profiles"] = table
+        private_dir(self.config_dir, tighten=self._own_dir)
         write_private(self.path, tomli_w.dumps(doc).encode("utf-8"), overwrite=True)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.config import Profile, ProfileStore, default_config_dir, default_data_dir
 from hsmconsole.errors import InputError
 from hsmconsole.fileio import append_private, write_private
 from hsmconsole.models import DeviceState, actions_for
@@ -147,3 +147,26 @@ def test_lock_is_dimmed_without_an_admin_session_like_backup_passphrase() -> Non
     assert with_session["lock"].enabled and with_session["backup-passphrase"].enabled
     locked = {a.id: a for a in actions_for(DeviceState.LOCKED, admin_session=False)}
     assert locked["lock"].reason == "only on an Operational device"
+
+
+def test_app_directories_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    old = os.umask(0o022)  # the usual umask, which alone would give 0755 directories
+    try:
+        ProfileStore().save(Profile("lab", "192.0.2.10"))
+        assert _mode(default_config_dir()) == 0o700
+        assert _mode(default_data_dir()) == 0o700
+        # A data directory made 0755 by an earlier version is narrowed; the parents are left alone.
+        os.chmod(default_data_dir(), 0o755)
+        assert _mode(default_data_dir()) == 0o700
+        assert _mode(tmp_path / "xdg-data") == 0o755
+        # A directory the person chose is created private, but an existing one keeps its mode.
+        chosen = tmp_path / "chosen"
+        ProfileStore(chosen / "sub").save(Profile("lab", "192.0.2.10"))
+        assert _mode(chosen / "sub") == 0o700
+        os.chmod(chosen / "sub", 0o750)
+        ProfileStore(chosen / "sub").save(Profile("lab2", "192.0.2.11"))
+        assert _mode(chosen / "sub") == 0o750
+    finally:
+        os.umask(old)
