@@ -88,7 +88,9 @@ class HsmConsoleApp(App[int]):
         self.show_connections(auto=True)
 
     def show_connections(self, *, auto: bool = False) -> None:
-        screen = ConnectScreen(self.store, probe=self.probe, start=self.start_profile, auto=auto)
+        screen = ConnectScreen(
+            self.store, probe=self.probe, start=self.start_profile, auto=auto, vault=self.vault
+        )
         self.push_screen(screen, self._connected)
 
     def _connected(self, profile: Profile | None) -> None:

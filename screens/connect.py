@@ -13,6 +13,7 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.credentials import CredentialVault
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.trust import TrustCheck, TrustVerdict, check_trust, grouped, mismatch_error
 from screens.base import CoreScreen
@@ -122,6 +123,7 @@ class ConnectScreen(CoreScreen[Profile | None]):
         probe: Callable[[str], str],
         start: Profile | None = None,
         auto: bool = True,
+        vault: CredentialVault | None = None,
     ) -> None:
         """`start` is listed even if not saved (the emulator's in-memory profile); with `auto`
         it is checked and connected to at once."""
@@ -130,6 +132,7 @@ class ConnectScreen(CoreScreen[Profile | None]):
         self.probe = probe
         self.start = start
         self.auto = auto
+        self.vault = vault
         self.profiles: dict[str, Profile] = {}
 
     def compose(self) -> ComposeResult:
@@ -249,15 +252,25 @@ class ConnectScreen(CoreScreen[Profile | None]):
             return
         confirm = TypedConfirm(
             f"Delete profile {profile.name}?",
-            "Its address and pinned fingerprint are forgotten; the device itself is not touched.",
+            "Its address, pinned fingerprint, user names and any passphrases kept for it in the OS "
+            "keyring are forgotten; the device itself is not touched.",
             profile.name,
         )
         self.app.push_screen(confirm, lambda ok: self._delete(profile, ok))
 
     def _delete(self, profile: Profile, ok: bool | None) -> None:
-        if ok:
-            try:
-                self.store.delete(profile.name)
-            except HsmConsoleError as err:
-                self.show_error(err)
-            self.reload()
+        if not ok:
+            return
+        try:
+            self.store.delete(profile.name)
+        except HsmConsoleError as err:
+            self.show_error(err)
+        self.reload()
+        vault = self.vault
+        if vault is not None and vault.available and profile.users:
+            # A later profile of the same name may be another device: it must not get these.
+            def forget() -> None:
+                for user in profile.users:
+                    vault.forget(profile.name, user)
+
+            self.run_core("Forget kept passphrases", forget, lambda _: None, mutation=True)

@@ -42,6 +42,8 @@ class SignInScreen(CoreScreen[bool]):
         super().__init__()
         self.ctx = ctx
         self.store = store
+        # Without a verified certificate a kept passphrase could go to anyone on the network path.
+        self.keyring_allowed = ctx.profile.pinned
         self.signed_in = False
         self.kept: dict[str, bool] = {}
 
@@ -49,7 +51,11 @@ class SignInScreen(CoreScreen[bool]):
         yield from banner(self.ctx.profile, self.ctx.emulator)
         yield Static(f"hsmconsole: {self.ctx.profile.name}: sign in as a user", classes="title", markup=False)
         yield Static(EXPLAIN, classes="hint")
-        keyring = f"Passphrases: {self.ctx.vault.description}."
+        keyring = (
+            f"Passphrases: {self.ctx.vault.description}."
+            if self.keyring_allowed
+            else "Passphrases: never kept for this profile: its TLS certificate is not verified."
+        )
         yield Static(keyring, id="keyring", classes="hint", markup=False)
         yield Static("Users (Enter signs in, f forgets a kept passphrase):", classes="section")
         yield OptionList(id="users", markup=False)
@@ -64,6 +70,9 @@ class SignInScreen(CoreScreen[bool]):
         """Which remembered users have a kept passphrase: asked off the UI thread (a keyring
         daemon may be slow to answer)."""
         vault, profile, users = self.ctx.vault, self.ctx.profile.name, self.ctx.profile.users
+        if not self.keyring_allowed:
+            self._listed({})
+            return
         self.run_core(
             "Read the OS keyring", lambda: {u: vault.has(profile, u) for u in users}, self._listed,
             mutation=False,
@@ -97,8 +106,8 @@ class SignInScreen(CoreScreen[bool]):
         user = self._highlighted()
         if user is None:
             return
-        if user == NEW_USER:
-            self._prompt("")
+        if user == NEW_USER or not self.keyring_allowed:
+            self._prompt("" if user == NEW_USER else user)
             return
         vault, profile = self.ctx.vault, self.ctx.profile.name
         self.run_core(
@@ -111,7 +120,7 @@ class SignInScreen(CoreScreen[bool]):
     def _prompt(self, user: str) -> None:
         prompt = PassphrasePrompt(
             f"Passphrase of {user}" if user else "Sign in as a user",
-            user_id=user, vault=self.ctx.vault, allow_remember=True,
+            user_id=user, vault=self.ctx.vault, allow_remember=self.keyring_allowed,
         )
         self.app.push_screen(prompt, self._typed)
 

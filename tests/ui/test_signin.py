@@ -19,6 +19,7 @@ from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
 from hsmconsole.tls import pin_sdk
 from screens.app import HsmConsoleApp
+from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs import AskDialog, PassphrasePrompt
 from screens.signin import SignInScreen
@@ -234,3 +235,41 @@ async def test_without_a_keyring_the_prompt_offers_nothing_and_says_so_once(
         await _type_new_user(pilot, "operator1", USERS["operator1"][1], remember=False)
         notes = [n.message.lower() for n in app._notifications]
         assert sum("no os keyring" in m for m in notes) == 1
+
+
+async def test_insecure_profile_never_uses_the_keyring(
+    operational: Profile, store: ProfileStore, memory_keyring: MemoryKeyring
+) -> None:
+    loose = Profile("loose", operational.host, insecure=True, users=("operator1",))
+    store.save(loose)
+    memory_keyring.items[("hsmconsole", "loose/operator1")] = USERS["operator1"][1]
+    app = _app(store, loose)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open_signin(pilot)
+        await pilot.press("enter")  # operator1: asked for, even though the keyring has an entry
+        await settle(pilot)
+        assert isinstance(app.screen, PassphrasePrompt)
+        assert not app.screen.query("#remember")
+        await _type_passphrase(pilot, USERS["operator1"][1], remember=False)
+        assert "operator1 (Operator)" in _result(screen)
+
+
+async def test_deleting_a_profile_forgets_its_kept_passphrases(
+    operational: Profile, store: ProfileStore, memory_keyring: MemoryKeyring
+) -> None:
+    spare = Profile("spare", "192.0.2.10", users=("operator1",))
+    store.save(spare)
+    memory_keyring.items[("hsmconsole", "spare/operator1")] = "kept"
+    memory_keyring.items[("hsmconsole", f"{operational.name}/operator1")] = "other"
+    app = HsmConsoleApp(store=store, vault=CredentialVault())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ConnectScreen)
+        options = app.screen.query_one("#profiles", OptionList)
+        options.highlighted = sorted(store.load()).index("spare")
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press(*"spare", "enter")
+        await settle(pilot)
+    assert "spare" not in store.load()
+    assert memory_keyring.items == {("hsmconsole", f"{operational.name}/operator1"): "other"}
