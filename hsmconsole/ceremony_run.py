@@ -90,9 +90,9 @@ def plan_steps(ceremony: Ceremony) -> list[tuple[str, str]]:
 
 def identity_of(status: DeviceStatus) -> DeviceIdentity:
     system = status.system
-    # SystemSummary carries the device id once client.py reads it (the SDK's SystemInfo drops
-    # deviceId); until then the report says it was not reported rather than inventing one.
-    device_id = str(getattr(system, "device_id", "") or "")
+    # An empty id (not read, or a device that does not report one) stays empty: the report then
+    # says so rather than inventing one.
+    device_id = system.device_id if system else ""
     return DeviceIdentity(
         device_id=device_id,
         vendor=status.vendor,

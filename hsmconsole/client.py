@@ -137,6 +137,18 @@ def map_sdk_error(exc: BaseException, action: str, pinned: str | None = None) ->
     return DeviceError(f"{action}: unexpected error ({exc.__class__.__name__}).", "")
 
 
+def _device_id(sdk: nethsm.NetHSM) -> str:
+    """The device id from GET /system/info, through the SDK's generated client: the SDK's own
+    SystemInfo drops the field. Only for identification (reports, journal), so a device or SDK
+    version without it gives "" rather than failing the status read."""
+    try:
+        body = sdk._get_api().system_info_get().body
+        value = body.get("deviceId")
+    except Exception:  # an identification nicety must never fail the status read
+        return ""
+    return str(value) if value else ""
+
+
 class DeviceClient:
     """Talks to one device through the SDK. Every call opens a short-lived SDK session so that
     passphrases do not linger in long-lived objects (the SDK keeps them in plain attributes)."""
@@ -219,7 +231,8 @@ class DeviceClient:
             def read(s: nethsm.NetHSM) -> tuple[SystemSummary, Counts]:
                 si = s.get_system_info()
                 summary = SystemSummary(
-                    si.software_version, si.firmware_version, si.hardware_version, si.build_tag
+                    si.software_version, si.firmware_version, si.hardware_version, si.build_tag,
+                    _device_id(s),
                 )
                 return summary, Counts(
                     users=len(s.list_users()),

@@ -55,6 +55,7 @@ class SystemSummary:
     firmware_version: str
     hardware_version: str
     build_tag: str
+    device_id: str = ""  # the device's own id (GET /system/info deviceId); "" when it was not read
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.envelope import KdfParams, read_envelope
 from hsmconsole.errors import StateError
 from hsmconsole.journal import Journal, verify_journal
-from hsmconsole.models import DeviceState, SystemSummary
+from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import SecretKind, combine_shares, decode_share
 from screens.admin_session import AdminSessionScreen
@@ -687,11 +687,6 @@ async def test_roster_defaults_say_what_is_missing(tmp_path: Path) -> None:
         assert "User backup, given to: 'Bob!' is not a usable custodian name." in error
 
 
-@pytest.mark.xfail(
-    "device_id" not in SystemSummary.__dataclass_fields__,
-    reason="needs SystemSummary.device_id from client.py (the SDK's SystemInfo drops deviceId)",
-    strict=True,
-)
 async def test_report_names_the_device_by_its_own_id(
     ctx: DeviceContext, emulator: EmbeddedEmulator, tmp_path: Path
 ) -> None:
