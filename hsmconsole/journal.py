@@ -17,6 +17,7 @@ from typing import Any
 
 from hsmconsole import fileio
 from hsmconsole.errors import ErrorKind, HsmConsoleError, InputError, IntegrityError
+from hsmconsole.leakcheck import looks_secret
 from hsmconsole.sharecode import ALPHABET
 
 FORMAT_VERSION = 1
@@ -28,11 +29,6 @@ _SET_ID_RE = re.compile(f"[{ALPHABET}]{{8}}")
 _LOWER = ALPHABET.lower()
 _FINGERPRINT_RE = re.compile(f"[{_LOWER}]{{4}}-[{_LOWER}]{{4}}")
 _HASH_RE = re.compile("[0-9a-f]{64}")
-# What secrets look like in text: the share prefix, a long unbroken run of base32/base64/hex
-# characters (passphrases, raw shares, keys, digests), or several share-like groups in a row.
-_SHARE_PREFIX_RE = re.compile(r"HSMC[1IL]", re.IGNORECASE)
-_LONG_TOKEN_RE = re.compile(r"[A-Za-z0-9+=]{24,}")
-_GROUPISH = frozenset(ALPHABET + _LOWER + "OoIiLl")
 
 
 class Outcome(enum.Enum):
@@ -53,23 +49,6 @@ def _refuse(field: str, why: str) -> JournalRefused:
     return JournalRefused(f"refused to journal field {field!r}: {why}", "This is a bug; report it.")
 
 
-def _looks_secret(text: str) -> bool:
-    if _SHARE_PREFIX_RE.search(text) or _LONG_TOKEN_RE.search(text):
-        return True
-    # Runs of five-character tokens over the share alphabet: three in a row if one of them has a
-    # digit or is upper-case, five in a row in any case (prose rarely has either).
-    run = marked = 0
-    for token in re.split(r"[\s-]+", text):
-        if len(token) == 5 and set(token) <= _GROUPISH:
-            run += 1
-            marked += any(c.isdigit() for c in token) or token.isupper()
-        else:
-            run = marked = 0
-        if (run >= 3 and marked) or run >= 5:
-            return True
-    return False
-
-
 def _check_text(field: str, value: object, max_len: int, *, required: bool = False) -> None:
     if type(value) is not str:
         raise _refuse(field, f"expected text, got {type(value).__name__}")
@@ -77,7 +56,7 @@ def _check_text(field: str, value: object, max_len: int, *, required: bool = Fal
         raise _refuse(field, "it is empty")
     if len(value) > max_len or not value.isprintable():
         raise _refuse(field, f"at most {max_len} printable characters")
-    if _looks_secret(value):
+    if looks_secret(value):
         raise _refuse(field, "it looks like a share, passphrase or key")
 
 
@@ -101,7 +80,7 @@ class JournalEvent:
             raise _refuse("outcome", "expected an Outcome")
         if type(self.device_id) is not str or not _DEVICE_RE.fullmatch(self.device_id):
             raise _refuse("device_id", "expected up to 64 letters, digits, '.', '_', ':' or '-'")
-        if _looks_secret(self.device_id):
+        if looks_secret(self.device_id):
             raise _refuse("device_id", "it looks like a share, passphrase or key")
         for name, pattern in (("set_ids", _SET_ID_RE), ("share_fingerprints", _FINGERPRINT_RE)):
             items = getattr(self, name)

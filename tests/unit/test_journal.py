@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyshamir
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hsmconsole import passgen
 from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.journal import (
     GENESIS,
@@ -279,3 +283,106 @@ def test_secret_object_never_reaches_the_file(tmp_path: Path) -> None:
     with pytest.raises(JournalRefused):
         Journal(path).append(JournalEvent("a", "unlock", Outcome.OK, detail=Secret("x")))  # type: ignore[arg-type]
     assert not path.exists()
+
+
+# --- what looks secret: measured on generated samples, both ways --------------------------------
+
+_CONTEXTS = ["{}", "the passphrase is {}", "share: {} (from alice)", "{} was typed"]
+_GROUP_SEPARATORS = [" ", "  ", "-", " - ", "_", ", "]
+
+
+def _refused_as_detail(text: str) -> bool:
+    try:
+        JournalEvent("alice", "unlock", Outcome.OK, detail=text[:300])
+    except JournalRefused as exc:
+        assert text not in str(exc)
+        return True
+    return False
+
+
+def _grouped(text: str, size: int, separator: str) -> str:
+    return separator.join(text[i : i + size] for i in range(0, len(text), size))
+
+
+@settings(max_examples=150)
+@given(
+    secret=st.binary(min_size=16, max_size=80),
+    threshold=st.integers(2, 5),
+    context=st.sampled_from(_CONTEXTS),
+)
+def test_raw_base64_shares_never_pass(secret: bytes, threshold: int, context: str) -> None:
+    """pyshamir/Vault shares as printed: base64, often with '/' (which the old filter left out)."""
+    for part in pyshamir.split(secret, threshold + 1, threshold):
+        assert _refused_as_detail(context.format(base64.b64encode(bytes(part)).decode()))
+
+
+@settings(max_examples=150)
+@given(
+    size=st.integers(1, 52), separator=st.sampled_from(_GROUP_SEPARATORS), context=st.sampled_from(_CONTEXTS)
+)
+def test_generated_passphrases_in_any_grouping_never_pass(size: int, separator: str, context: str) -> None:
+    passphrase = generate_passphrase().reveal_str()  # the real generator: its randomness is the point
+    assert _refused_as_detail(context.format(_grouped(passphrase, size, separator)))
+
+
+@settings(max_examples=100)
+@given(
+    length=st.sampled_from([16, 20, 32, 48, 64]),
+    size=st.sampled_from([2, 4, 8, 64]),
+    separator=st.sampled_from([" ", "  ", "-", ":", ""]),
+    upper=st.booleans(),
+)
+def test_hex_keys_in_any_grouping_never_pass(length: int, size: int, separator: str, upper: bool) -> None:
+    key = os.urandom(length).hex()
+    assert _refused_as_detail(_grouped(key.upper() if upper else key, size, separator))
+
+
+@settings(max_examples=40)
+@given(
+    secret=st.binary(min_size=1, max_size=64)
+    | st.text(alphabet=passgen.ALPHABET, min_size=10, max_size=60).map(str.encode),
+    rendering=st.sampled_from(["as printed", "one line", "no spaces", "lower", "hyphens", "a line"]),
+)
+def test_share_codes_never_pass(secret: bytes, rendering: str) -> None:
+    text = encode_share(split_secret(Secret(secret), threshold=2, count=3)[1]).reveal_str()
+    rendered = {
+        "as printed": text,  # (not printable: refused for its line breaks alone)
+        "one line": " ".join(text.split()),
+        "no spaces": "".join(text.split()),
+        "lower": " ".join(text.split()).lower(),
+        "hyphens": "-".join(text.split()),
+        "a line": text.splitlines()[-1] if len(text.splitlines()) > 1 else text.split()[-1],
+    }[rendering]
+    if rendering == "a line" and len(rendered.split()) < 3:
+        rendered = " ".join(text.split()[-3:])
+    assert _refused_as_detail(rendered)
+
+
+def test_ordinary_notes_pass() -> None:
+    """What hsmconsole actually writes (the ceremony, quorum and session templates), with the kind
+    of names, paths and identifiers they interpolate."""
+    notes = [
+        "custodians alice, bob, carol; witnesses dave; unlock 3 of 5; admin 2 of 3; backup 2 of 3; "
+        "users admin to alice, operator to bob",
+        "secrets generated in memory and split into shares",
+        "re-typed the challenged groups (3 wrong attempts before)",
+        "shares sealed to envelope file /run/media/alice/8A3C-11F2/envelopes/alice-7KQ2MX4P.envelope",
+        "shares sealed to envelope file /tmp/tmpa8x3k9qz/data/envelopes/bob-9ZZ3PQR1.envelope",
+        "report written to /home/alice/.local/share/hsmconsole/reports/ceremony-2026-01-02T03-04-05Z.txt",
+        "report written to /home/Alice/Documents/NetHSM/Backups2026",
+        "report written to /tmp/pytest-of-root/pytest-12/test_report_is_written0/data/report.txt",
+        "aborted at the reveal of share 2 of 5; nothing was sent to the device",
+        "rotated set 7KQ2MX4P from generation 1 to 2",
+        "share xny9-tg2g replaced by 4hq2-zz3p",
+        "backup taken 2026-01-02T03:04:05.123456Z from 10.0.12.7:8443",
+        "device 0QFEA2TY1A firmware v2.1 at https://nethsm-1.example.org:8443/api/v1",
+        "only two of three custodians came; the ceremony will resume on monday at 10 am",
+        "unlock 3 of 5 admin 2 of 3 backup 2 of 3 with 12 keys on RSA 2048 and EC P256 ed25519",
+        "TLS cert CN keyfender via HTTPS; SHA256 pinned; PKCS HSM NTP DNS ok",
+        "passphrase entry: auth",
+        "quorum of 3: unlock; combined shares of set 7KQ2MX4P generation 2",
+        "keys signing-key-1 signing-key-2 wrap-key-3 decrypt-key-42",
+        "v1.2.3 to v1.3.0 on 2026-01-02 at 10:30; 12 of 12 checks ok",
+    ]
+    for note in notes:
+        assert not _refused_as_detail(note), note
