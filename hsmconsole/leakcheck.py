@@ -19,7 +19,12 @@ _EXTENSION_RE = re.compile(r"\.\w")
 _WORDS_RE = re.compile(r"[\s,_-]+")
 _HEX_WORDS_RE = re.compile(r"[\s,:._-]+")
 _ALNUM_RE = re.compile(r"[A-Za-z0-9]{1,23}")
-_VOWELS = frozenset("aeiouyAEIOUY")
+_VOWELS = frozenset("aeiou")  # not y: base32 passphrases have it
+_NAMED_NUMBER_RE = re.compile(r"([A-Za-z]{4,})[0-9]+")
+_LETTER_NUMBER_RE = re.compile(r"[A-Za-z][0-9]{3,}")
+_ORDINAL_OR_UNIT_RE = re.compile(
+    r"[0-9]*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)|[0-9]+(?:am|pm|ms|min|[kmgt]i?b|bits?)", re.IGNORECASE
+)
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SHARE_CHARS = frozenset(ALPHABET + ALPHABET.lower() + "OoIiLl")
 
@@ -81,13 +86,24 @@ def _base64_with_slashes(run: str, *, in_path: bool) -> bool:
     return (len(run) % 4 == 0 and _switches(run) >= 2) or _switches(run) >= max(4, pairs // 6)
 
 
+def _wordish(letters: str) -> bool:
+    """Letters with vowels as words have them (one in five or more; random base32 has few)."""
+    return 5 * sum(c in _VOWELS for c in letters.lower()) >= len(letters)
+
+
 def _code_like(word: str) -> bool:
-    """Not a word: letters and digits mixed, two digits or more, or lower-case letters with
-    hardly a vowel (one in five at most; acronyms such as TLS or HSM are upper case)."""
-    digits = sum(c.isdigit() for c in word)
-    if digits:
-        return digits < len(word) or len(word) >= 2
-    return len(word) >= 2 and word.islower() and 5 * sum(c in _VOWELS for c in word) <= len(word)
+    """Not a word or a number: letters and digits interleaved, or lower-case letters with hardly a
+    vowel (acronyms such as TLS or HSM are upper case). A word with a number after it
+    (operator1, rsa2048, or one letter: k12, p256) or an ordinal or a number with a unit (2nd,
+    10am, 64MiB) is a word."""
+    if word.isdigit():
+        return False
+    if word.isalpha():
+        return len(word) >= 2 and word.islower() and not _wordish(word)
+    named = _NAMED_NUMBER_RE.fullmatch(word)
+    if named is not None and _wordish(named.group(1)):
+        return False
+    return not (_LETTER_NUMBER_RE.fullmatch(word) or _ORDINAL_OR_UNIT_RE.fullmatch(word))
 
 
 def _grouped(words: list[str]) -> bool:
