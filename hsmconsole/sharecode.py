@@ -96,6 +96,20 @@ def body_groups(body_len: int) -> int:
     return -(-symbols // GROUP_DATA)
 
 
+_ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
+
+
+def paper_place(group: int) -> str:
+    """Where a group stands on the paper copy ("line 3, 2nd group"), whatever the typed layout.
+
+    Messages name this rather than the line of the typed text: a share typed into a one-line field
+    is all on "line 1", while the custodian compares against the paper, which has five groups a
+    line (encode_text), as the reveal screen showed them.
+    """
+    line, col = divmod(group - 1, GROUPS_PER_LINE)
+    return f"line {line + 1}, {_ORDINALS[col]} group"
+
+
 def encode_text(body: bytes) -> str:
     """Render body bytes as a share text: the prefix, then checked groups, five groups a line."""
     symbols = _bytes_to_symbols(body)
@@ -127,7 +141,7 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     first = chunks[0]
     if first.symbols != _PREFIX_SYMBOLS:
         raise ShareFormatError(
-            f"{name} does not start with {PREFIX} (group 1, line {first.line})",
+            f"{name} does not start with {PREFIX} (group 1, {paper_place(1)})",
             f"Every hsmconsole share starts with the group {PREFIX}; check the first group.",
             group=1,
             line=first.line,
@@ -137,7 +151,7 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
         data = chunk.symbols[:GROUP_DATA]
         if group_check(data, chunk.group) != chunk.symbols[GROUP_DATA]:
             raise ShareFormatError(
-                f"{name}: group {chunk.group} (line {chunk.line}) has a typo",
+                f"{name}: group {chunk.group} ({paper_place(chunk.group)}) has a typo",
                 f"Compare group {chunk.group} character by character with the paper copy.",
                 group=chunk.group,
                 line=chunk.line,
@@ -181,7 +195,7 @@ def _chunks(text: str, name: str) -> list[_Chunk]:
             if v is None:
                 group = len(chunks) + len(run) // GROUP_LEN + 1
                 raise ShareFormatError(
-                    f"{name}: group {group} (line {line}) contains a character that is not "
+                    f"{name}: group {group} ({paper_place(group)}) contains a character that is not "
                     "part of a share",
                     f"Shares use only the characters {ALPHABET} (any case); re-type group {group}.",
                     group=group,
@@ -240,14 +254,14 @@ def _bad_run(run: list[int], first: int, line: int, name: str) -> ShareFormatErr
     g, last = first + lo, first + hi
     n = len(run)
     if n < GROUP_LEN:
-        what = f"group {g} (line {line}) has only {n} characters: one or more are missing"
+        what = f"group {g} ({paper_place(g)}) has only {n} characters: one or more are missing"
     elif n < 2 * GROUP_LEN and g == last:
-        what = f"group {g} (line {line}) has {n} characters: one too many, or a space is missing"
+        what = f"group {g} ({paper_place(g)}) has {n} characters: one too many, or a space is missing"
     elif g == last:
-        what = f"group {g} (line {line}) has a character missing or one too many"
+        what = f"group {g} ({paper_place(g)}) has a character missing or one too many"
     else:
         what = (
-            f"groups {g} to {last} (line {line}) do not split into {GROUP_LEN}-character groups: "
+            f"groups {g} to {last} (from {paper_place(g)}) do not split into {GROUP_LEN}-character groups: "
             "a character is missing, extra, or in the place of a space"
         )
     where = f"group {g}" if g == last else f"groups {g} to {last}"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyshamir
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hsmconsole import sharecode
@@ -499,7 +499,7 @@ def test_worked_example_in_the_docs() -> None:
     with pytest.raises(ShareFormatError) as exc:
         decode_share(example(2).replace("0D6KV", "006KV"))
     assert (exc.value.group, exc.value.line) == (7, 2)
-    assert "group 7 (line 2) has a typo" in exc.value.title
+    assert "group 7 (line 2, 2nd group) has a typo" in exc.value.title
     # §2: group 1 reads like any other group, so look-alikes of HSMC1 are accepted.
     assert encode_share(decode_share(example(2).replace("HSMC1", "hsmcl"))) == encode_share(shares[1])
 
@@ -531,6 +531,21 @@ def test_raw_base64_shares_are_still_raw() -> None:
     assert only_share_characters > 10
     two = [base64.b64encode(bytes(p)).decode() for p in pyshamir.split(b"x" * 30, 2, 2)]
     assert all(isinstance(p, RawShare) for p in parse_shares(f"{two[0]}\n\n{two[1]}\n"))
+
+
+@given(st.integers(min_value=2, max_value=25), st.sampled_from([" ", "", "\n"]))
+def test_a_typo_is_placed_on_the_paper_whatever_the_typed_layout(group: int, sep: str) -> None:
+    # A quorum-entry field holds one line: the message must still point at the paper's line and
+    # column (five groups a line), not at "line 1" of what was typed.
+    share = split_secret(Secret(b"k" * 48), threshold=2, count=2)[0]
+    groups = encode_share(share).reveal_str().split()
+    assume(group <= len(groups))
+    wrong = groups[group - 1][:-1] + ("A" if groups[group - 1][-1] != "A" else "B")
+    typed = sep.join([*groups[: group - 1], wrong, *groups[group:]])
+    with pytest.raises(ShareFormatError) as exc:
+        decode_share(typed)
+    line, col = divmod(group - 1, 5)
+    assert f"(line {line + 1}, {('1st', '2nd', '3rd', '4th', '5th')[col]} group)" in exc.value.title
 
 
 def test_a_blank_line_inside_a_share_is_harmless_and_lines_are_of_the_whole_text() -> None:
