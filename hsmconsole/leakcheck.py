@@ -20,7 +20,7 @@ _WORDS_RE = re.compile(r"[\s,_-]+")
 _HEX_WORDS_RE = re.compile(r"[\s,:._-]+")
 _ALNUM_RE = re.compile(r"[A-Za-z0-9]{1,23}")
 _VOWELS = frozenset("aeiou")  # not y: base32 passphrases have it
-_NAMED_NUMBER_RE = re.compile(r"([A-Za-z]{4,})[0-9]+")
+_NAMED_NUMBER_RE = re.compile(r"([A-Za-z]{4,})[0-9]+|([A-Za-z]{2,3})[0-9]{3,}")
 _LETTER_NUMBER_RE = re.compile(r"[A-Za-z][0-9]{3,}")
 _ORDINAL_OR_UNIT_RE = re.compile(
     r"[0-9]*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)|[0-9]+(?:am|pm|ms|min|[kmgt]i?b|bits?)", re.IGNORECASE
@@ -87,32 +87,33 @@ def _base64_with_slashes(run: str, *, in_path: bool) -> bool:
 
 
 def _wordish(letters: str) -> bool:
-    """Letters with vowels as words have them (one in five or more; random base32 has few)."""
+    """Letters with vowels as words have them: one in five or more (random base32 letters have
+    one in eleven: a and e; y is not counted)."""
     return 5 * sum(c in _VOWELS for c in letters.lower()) >= len(letters)
 
 
 def _code_like(word: str) -> bool:
     """Not a word or a number: letters and digits interleaved, or lower-case letters with hardly a
     vowel (acronyms such as TLS or HSM are upper case). A word with a number after it
-    (operator1, rsa2048, or one letter: k12, p256) or an ordinal or a number with a unit (2nd,
-    10am, 64MiB) is a word."""
+    (operator1; rsa2048 or p256 with three digits or more) or an ordinal or a number with a unit
+    (2nd, 10am, 64MiB) is a word: what is left is what grouped base32 is made of."""
     if word.isdigit():
         return False
     if word.isalpha():
         return len(word) >= 2 and word.islower() and not _wordish(word)
     named = _NAMED_NUMBER_RE.fullmatch(word)
-    if named is not None and _wordish(named.group(1)):
+    if named is not None and _wordish(named.group(1) or named.group(2)):
         return False
     return not (_LETTER_NUMBER_RE.fullmatch(word) or _ORDINAL_OR_UNIT_RE.fullmatch(word))
 
 
 def _grouped(words: list[str]) -> bool:
-    # Some consecutive words that are mostly code: 20 characters or more, at least half of them.
+    # Some consecutive words that are largely code: 20 characters or more, two in five or more.
     code = [0, *itertools.accumulate(len(w) if _code_like(w) else 0 for w in words)]
     size = [0, *itertools.accumulate(len(w) for w in words)]
     for i, j in itertools.combinations(range(len(words) + 1), 2):
         c = code[j] - code[i]
-        if c >= 20 and 2 * c >= size[j] - size[i]:
+        if c >= 20 and 5 * c >= 2 * (size[j] - size[i]):
             return True
     # One character a group: 16 single letters and digits in a row, some of each.
     for one, group in itertools.groupby(words, key=lambda w: len(w) == 1):

@@ -384,7 +384,7 @@ def test_ordinary_notes_pass() -> None:
         "keys signing-key-1 signing-key-2 wrap-key-3 decrypt-key-42",
         "v1.2.3 to v1.3.0 on 2026-01-02 at 10:30; 12 of 12 checks ok",
         "users admin to alice, operator1 to bob, operator2 to carol, operator3 to dave, metrics1 to erin",
-        "keys k1 k2 k3 k4 k5 k6 k7 k8 k9 k10 k11 k12 of types ed25519 p256 p384 p521 rsa2048 rsa4096",
+        "keys signing1 signing2 of types ed25519 p256 p384 p521 rsa2048 rsa4096, backed up to stick2",
         "backups on 2026-01-02, 2026-02-03, 2026-03-04 and 2026-04-05 at 10am, the 3rd by 2nd custodian",
         "why try my gym rhythm",
     ]
