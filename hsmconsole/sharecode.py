@@ -132,7 +132,8 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     The body is every data bit, zero-filled to whole bytes, so it ends with up to three bytes of
     padding that the caller must check are zero.
     Every single-character substitution, deletion, insertion or adjacent transposition that changes
-    what the text says raises ShareFormatError naming the group (and line) where it happened.
+    what the text says raises ShareFormatError naming the group (and line) where it happened, or a
+    span of neighbouring groups holding it (`last_group`) where groups ran together.
     `name` names the share in messages ("share from alice.txt").
     """
     chunks = _chunks(text, name)
