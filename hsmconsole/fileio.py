@@ -88,13 +88,20 @@ def file_in_the_way(directory: Path) -> Path | None:
     return None
 
 
-def make_directory(directory: Path, *, mode: int = 0o777) -> None:
-    """mkdir -p, but a regular file in the way is a NotADirectoryError naming that file."""
+def make_directory(directory: Path, *, mode: int = 0o700) -> None:
+    """mkdir -p, but a regular file in the way is a NotADirectoryError naming that file.
+
+    New directories are 0700 by default: the names of the files we put in them (ceremony reports,
+    envelopes, shares) name custodians and share sets. Existing directories are left as they are.
+    """
     blocker = file_in_the_way(directory)
     if blocker is not None:
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker))
+    # Path.mkdir(parents=True) gives only the last directory `mode`: create each missing one.
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
     try:
-        directory.mkdir(mode=mode, parents=True, exist_ok=True)
+        for d in reversed(missing):
+            d.mkdir(mode=mode, exist_ok=True)
     except FileExistsError:  # something not a directory appeared, or a dangling symlink
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory)) from None
 

@@ -154,10 +154,12 @@ def test_app_directories_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     old = os.umask(0o022)  # the usual umask, which alone would give 0755 directories
     try:
+        (tmp_path / "xdg-data").mkdir(mode=0o755)  # an existing parent is never changed
         ProfileStore().save(Profile("lab", "192.0.2.10"))
         assert _mode(default_config_dir()) == 0o700
         assert _mode(default_data_dir()) == 0o700
-        # A data directory made 0755 by an earlier version is narrowed; the parents are left alone.
+        # A data directory made 0755 by an earlier version is narrowed; existing parents are left
+        # alone (missing ones are created 0700, as the XDG base directory spec asks).
         os.chmod(default_data_dir(), 0o755)
         assert _mode(default_data_dir()) == 0o700
         assert _mode(tmp_path / "xdg-data") == 0o755
@@ -170,3 +172,14 @@ def test_app_directories_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert _mode(chosen / "sub") == 0o750
     finally:
         os.umask(old)
+
+
+def test_directories_we_create_for_files_are_0700(tmp_path: Path) -> None:
+    # Report, envelope and journal names carry custodian names and set ids: not for other users.
+    from hsmconsole.journal import Journal, JournalEvent, Outcome
+
+    write_private(tmp_path / "data" / "ceremonies" / "report.md", b"x")
+    append_private(tmp_path / "usb" / "envelopes" / "a.line", b"x\n")
+    Journal(tmp_path / "journal" / "journal.jsonl").append(JournalEvent("alice", "unlock", Outcome.OK))
+    for sub in ("data", "data/ceremonies", "usb", "usb/envelopes", "journal"):
+        assert stat.S_IMODE((tmp_path / sub).stat().st_mode) == 0o700, sub
