@@ -24,7 +24,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="hsmconsole",
-        description="Administer Nitrokey NetHSMs: ceremonies, custodian shares, backups, emulator.",
+        description="Administer Nitrokey NetHSMs: ceremonies, custodian shares, journal, emulator.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     tui_cli.configure(sub)
