@@ -84,16 +84,21 @@ class Action:
     reason: str = ""
 
 
-def actions_for(state: DeviceState, *, admin_session: bool) -> tuple[Action, ...]:
-    """Which actions a device state allows (reference §2.1), with why the others are dimmed."""
+def actions_for(
+    state: DeviceState, *, admin_session: bool, pinned: bool = True
+) -> tuple[Action, ...]:
+    """Which actions a device state allows (reference §2.1), with why the others are dimmed.
+
+    `pinned` False (an insecure profile) dims the ceremony: it would send the new unlock and admin
+    passphrases over TLS that nobody verified (the review screen refuses it too)."""
     unprov = state is DeviceState.UNPROVISIONED
     locked = state is DeviceState.LOCKED
     oper = state is DeviceState.OPERATIONAL
     need_oper = "only on an Operational device"
+    can_provision = unprov and pinned
+    why_not = "only on an Unprovisioned device" if not unprov else "needs a pinned TLS certificate"
     return (
-        Action(
-            "provision", "Provisioning ceremony", unprov, "" if unprov else "only on an Unprovisioned device"
-        ),
+        Action("provision", "Provisioning ceremony", can_provision, "" if can_provision else why_not),
         Action("unlock", "Quorum unlock", locked, "" if locked else "only on a Locked device"),
         Action(
             "lock",

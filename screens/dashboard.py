@@ -150,7 +150,9 @@ class DashboardScreen(CoreScreen[str]):
             status_lines(self.status, session, self.ctx.sessions.idle_timeout / 60)
         )
         open_session = session is not None and session.open
-        self.actions = actions_for(self.status.state, admin_session=open_session)
+        self.actions = actions_for(
+            self.status.state, admin_session=open_session, pinned=bool(self.ctx.profile.fingerprint)
+        )
         options = self.query_one("#actions", OptionList)
         highlighted = options.highlighted
         options.clear_options()

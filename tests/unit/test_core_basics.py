@@ -183,3 +183,12 @@ def test_directories_we_create_for_files_are_0700(tmp_path: Path) -> None:
     Journal(tmp_path / "journal" / "journal.jsonl").append(JournalEvent("alice", "unlock", Outcome.OK))
     for sub in ("data", "data/ceremonies", "usb", "usb/envelopes", "journal"):
         assert stat.S_IMODE((tmp_path / sub).stat().st_mode) == 0o700, sub
+
+
+def test_the_ceremony_is_dimmed_for_an_unpinned_profile() -> None:
+    pinned = {a.id: a for a in actions_for(DeviceState.UNPROVISIONED, admin_session=False)}
+    insecure = {
+        a.id: a for a in actions_for(DeviceState.UNPROVISIONED, admin_session=False, pinned=False)
+    }
+    assert pinned["provision"].enabled
+    assert not insecure["provision"].enabled and "pinned" in insecure["provision"].reason
