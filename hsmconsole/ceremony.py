@@ -271,6 +271,7 @@ class Ceremony:
         self._varying: dict[SecretKind, list[tuple[int, int]]] = {}
         # Facts provisioning learns about the device, for the report and the journal.
         self.certificate: str = ""  # SHA-256 the device presented after provisioning, if checked
+        self.mismatched_certificate: str = ""  # what it presented instead, when that was not the pin
         self.identity: DeviceIdentity | None = None
         # abort() and begin_provisioning() race between the UI thread and the provisioning worker.
         self._gate = threading.Lock()

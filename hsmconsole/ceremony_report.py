@@ -16,6 +16,11 @@ def _ts(moment: datetime | None) -> str:
 def _certificate_line(ceremony: Ceremony, pinned: str) -> str:
     if ceremony.certificate:
         return f"{pinned} (pinned; the device presented it again after provisioning)"
+    if ceremony.mismatched_certificate:
+        return (
+            f"{pinned} (pinned), but after provisioning the device presented "
+            f"{ceremony.mismatched_certificate}: NOT the pinned one"
+        )
     return f"{pinned} (pinned; not re-checked after provisioning, see the journal)"
 
 

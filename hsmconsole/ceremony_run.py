@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from hsmconsole.ceremony import Ceremony, DeviceIdentity, Phase
 from hsmconsole.client import Credentials, DeviceClient
 from hsmconsole.config import Profile
-from hsmconsole.errors import HsmConsoleError, InputError, IntegrityError, StateError
+from hsmconsole.errors import ConnectionFailed, HsmConsoleError, InputError, StateError
 from hsmconsole.journal import Journal, JournalEvent, Outcome
 from hsmconsole.models import DeviceState, DeviceStatus
 from hsmconsole.shares import SecretKind
-from hsmconsole.tls import fetch_certificate, fingerprint_of, normalize_fingerprint
+from hsmconsole.tls import (
+    MISMATCH_HINT,
+    CertificateMismatch,
+    fetch_certificate,
+    fingerprint_of,
+    normalize_fingerprint,
+)
 
 Probe = Callable[[str], str]  # host -> SHA-256 fingerprint of the certificate it presents now
 
@@ -44,20 +50,6 @@ class ProvisioningStopped(HsmConsoleError):
         self.cause = cause
         self.done = done
         self.remaining = remaining
-
-
-class CertificateMismatch(IntegrityError):
-    """After provisioning, the device presented another certificate than the one pinned."""
-
-    def __init__(self, presented: str, pinned: str) -> None:
-        super().__init__(
-            "the device now presents a TLS certificate that is NOT the pinned one",
-            f"Presented SHA-256 {presented}; pinned {pinned}. This may be a different device or "
-            "an interception: send nothing more over this connection and compare the fingerprint "
-            "on the device's own console.",
-        )
-        self.presented = presented
-        self.pinned = pinned
 
 
 def tls_problems(profile: Profile) -> list[str]:
@@ -159,9 +151,18 @@ def run_provisioning(
                 try:
                     presented = normalize_fingerprint(probe(client.profile.host))
                 except InputError:
-                    presented = "(unreadable)"
+                    raise ConnectionFailed(
+                        "the device's TLS certificate could not be read after provisioning",
+                        "Nothing more was sent. Check the connection, then compare the certificate "
+                        "on the device's own console with the pinned fingerprint.",
+                    ) from None
                 if not hmac.compare_digest(presented, pinned):
-                    raise CertificateMismatch(presented, pinned)
+                    ceremony.mismatched_certificate = presented
+                    raise CertificateMismatch(
+                        "the device now presents a TLS certificate that is NOT the pinned one",
+                        "Send nothing more over this connection. " + MISMATCH_HINT,
+                        pinned=pinned, presented=presented,
+                    )
                 ceremony.certificate = presented
                 detail = f"certificate after provisioning is the pinned one, SHA-256 {presented}"
             elif step_id == "backup-passphrase":
@@ -187,9 +188,11 @@ def run_provisioning(
         ceremony.phase = Phase.FAILED
         remaining = tuple(label for _, label in steps[len(done):])
         if isinstance(exc, CertificateMismatch):
+            step = steps[len(done)][0].split(":")[0] if len(done) < len(steps) else "pin-tls"
             record(
-                "ceremony.step.pin-tls", Outcome.FAILED,
-                f"certificate after provisioning is NOT the pinned one: presented {exc.presented}",
+                f"ceremony.step.{step}", Outcome.FAILED,
+                f"the device presented a certificate that is NOT the pinned one: "
+                f"{exc.presented or 'unknown'}",
             )
         record("ceremony.provisioned", Outcome.FAILED, exc.title[:200])
         raise ProvisioningStopped(exc, tuple(done), remaining) from None

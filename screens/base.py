@@ -62,7 +62,7 @@ def banner_text(profile: Profile, emulator: bool) -> str:
             "can pose as this device."
         )
     if emulator:
-        return "EMULATOR: the built-in NetHSM emulator, not a real device. Its state ends on exit."
+        return "EMULATOR: the built-in emulator, not a real NetHSM. Its state ends on exit."
     return ""
 
 

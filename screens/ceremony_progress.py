@@ -18,8 +18,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from hsmconsole.ceremony_record import ProvisioningOutcome
-from hsmconsole.ceremony_run import CertificateMismatch, ProvisioningStopped
+from hsmconsole.ceremony_run import ProvisioningStopped
 from hsmconsole.errors import HsmConsoleError
+from hsmconsole.tls import CertificateMismatch
 from hsmconsole.trust import grouped
 from screens.ceremony_step import COMMON_BINDINGS, CeremonyStep, StepEnd
 
@@ -290,7 +291,7 @@ class ProvisioningScreen(CeremonyStep):
             lines = ["[x] done, [!] where it stopped, [ ] still to do."]
             cause = stopped.cause
             if isinstance(cause, CertificateMismatch):
-                lines += _fingerprint_rows("Presented", cause.presented)
+                lines += _fingerprint_rows("Presented", cause.presented or "(not learnt)")
                 lines += _fingerprint_rows("Pinned", cause.pinned)
             elif cause.hint:
                 lines.append(cause.hint)

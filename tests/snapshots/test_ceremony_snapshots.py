@@ -14,12 +14,13 @@ from textual.widgets import Input
 import screens
 from hsmconsole.ceremony import CeremonyPlan, ChallengePart, DeviceIdentity, InitialUser, SecretPolicy
 from hsmconsole.ceremony_record import ProvisioningOutcome
-from hsmconsole.ceremony_run import CertificateMismatch, ProvisioningStopped, StepResult, tls_problems
+from hsmconsole.ceremony_run import ProvisioningStopped, StepResult, tls_problems
 from hsmconsole.config import Profile
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
 from hsmconsole.shares import SecretKind
+from hsmconsole.tls import MISMATCH_HINT, CertificateMismatch
 from screens.ceremony_confirm import ConfirmScreen
 from screens.ceremony_handoff import HandoffScreen
 from screens.ceremony_progress import ProvisioningScreen
@@ -29,7 +30,7 @@ from screens.ceremony_roster import RosterScreen
 
 SIZE = (80, 24)
 HEADER = "Provisioning ceremony, lab-hsm"
-WARNING = "EMULATOR: the built-in NetHSM emulator, not a real device. Its state ends on exit."
+WARNING = "EMULATOR: the built-in emulator, not a real NetHSM. Its state ends on exit."
 DEVICE = "lab-hsm (192.0.2.10:8443)"
 # A made-up share: the right shape (HSMC1, then 24 five-character groups, five a line), no secret.
 FAKE_SHARE = (
@@ -251,7 +252,11 @@ def test_progress_stopped_midway(snap_compare: Snap) -> None:
 
 
 def test_progress_certificate_mismatch(snap_compare: Snap) -> None:
-    stopped = ProvisioningStopped(CertificateMismatch(OTHER_FP, FP), (STEPS[0],), tuple(STEPS[1:]))
+    mismatch = CertificateMismatch(
+        "the device now presents a TLS certificate that is NOT the pinned one", MISMATCH_HINT,
+        pinned=FP, presented=OTHER_FP,
+    )
+    stopped = ProvisioningStopped(mismatch, (STEPS[0],), tuple(STEPS[1:]))
     outcome = ProvisioningOutcome((), REPORT, JOURNAL, stopped)
     assert snap_compare(_progress(), terminal_size=SIZE, run_before=_then(lambda s: s.show_outcome(outcome)))
 
