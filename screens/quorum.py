@@ -31,6 +31,7 @@ class QuorumScreen(CoreScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "finish", "Go ahead", key_display="Enter", id="quorum.finish"),
         Binding("ctrl+r", "reveal", "Show/hide", key_display="Ctrl+R", id="quorum.reveal"),
+        Binding("ctrl+l", "clear", "Clear", key_display="Ctrl+L", id="quorum.clear"),
         Binding("escape", "cancel", "Cancel", key_display="Esc", id="quorum.cancel"),
         Binding("f1", "app.help", "Help", key_display="F1", id="quorum.help"),
     ]
@@ -97,9 +98,11 @@ class QuorumScreen(CoreScreen[bool]):
                 box.cursor_position = group_offset(event.value, err.group)
                 if f"group {err.group}" not in err.title:
                     where = f" Look at group {err.group}."
+            shown = "hidden (Ctrl+R shows it)" if box.password else "SHOWN (Ctrl+R hides it)"
+            # Kept text is this custodian's share: they clear it before handing the keyboard on.
             error.update(
                 f"Refused: {err.title}.{where}\n{err.hint} Your text is kept for correcting, "
-                "hidden (Ctrl+R shows it); the cursor is at that group."
+                f"{shown}, cursor at that group; Ctrl+L clears it before you hand over."
             )
             return
         except HsmConsoleError as err:
@@ -131,6 +134,14 @@ class QuorumScreen(CoreScreen[bool]):
         # For the custodian at the keyboard to find a typo the check located; off by default.
         share_input = self.query_one("#share", Input)
         share_input.password = not share_input.password
+
+    def action_clear(self) -> None:
+        """Wipe a kept (refused) share from the field, hidden again, for the next custodian."""
+        box = self.query_one("#share", Input)
+        box.value = ""
+        box.password = True
+        self.query_one("#share-error", Static).update("")
+        box.focus()
 
     def action_finish(self) -> None:
         if not self.collector.progress().complete:

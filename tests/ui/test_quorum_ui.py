@@ -312,3 +312,21 @@ async def test_wrong_short_or_mixed_share_sets_never_reach_the_emulator(
     assert unlocks == []  # the emulator never saw an unlock request
     assert clients[0].calls == []
     assert locked.client().state() is DeviceState.LOCKED
+
+
+async def test_a_kept_typo_is_cleared_before_the_keyboard_changes_hands(
+    locked: LockedDevice, store: ProfileStore
+) -> None:
+    app = _app(locked, store, [])
+    typo = _typo(locked.unlock_shares[0], 9)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_unlock(pilot)
+        await _enter(pilot, typo)
+        box = pilot.app.screen.query_one("#share", Input)
+        assert "Ctrl+L clears it before you hand over" in _error_text(pilot)
+        await pilot.press("ctrl+r")  # the owner looked at it...
+        await _enter(pilot, typo)
+        assert "SHOWN (Ctrl+R hides it)" in _error_text(pilot)  # ...and is told it is visible
+        await pilot.press("ctrl+l")
+        # Nothing of it is left for the next custodian to reveal with Ctrl+R.
+        assert box.value == "" and box.password and _error_text(pilot).strip() == ""
