@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from typing import Any
 
@@ -12,6 +13,8 @@ from hsmconsole.emulator.hsm_sealed import SealedStores
 from hsmconsole.emulator.hsm_types import Role, UserRecord, corrupt, is_valid_id
 from hsmconsole.emulator.records import RecordError, dumps, load_user_record
 from hsmconsole.emulator.store import KVStore
+
+log = logging.getLogger("hsmconsole.emulator")
 
 __all__ = ["Namespaces", "Users", "check_namespace_record", "check_user_record"]
 
@@ -85,7 +88,10 @@ class Users:
         try:
             user = self._user(user_id)
         except ApiError:
-            return None  # the device logs a record it cannot read and refuses the login (401)
+            # The device logs a record it cannot read and refuses the login (401). Log the user id
+            # only, never the record: it holds the passphrase digest.
+            log.warning("Corrupted database: user record of %r cannot be read; login refused", user_id)
+            return None
         if user is None:
             return None
         if not hmac.compare_digest(devcrypto.passphrase_digest(user["salt"], passphrase), user["digest"]):

@@ -11,12 +11,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from hsmconsole.emulator.errors import ApiError
 
 # python-multipart logs its parse complaints with bytes of the body ("Expected boundary character 45,
-# got 103"); bodies carry keys and passphrases, and the emulator never logs them. Without a handler of
-# its own the record would reach logging's last-resort handler (stderr), hence the NullHandler.
-_PARSER_LOG = logging.getLogger("python_multipart")
-_PARSER_LOG.addHandler(logging.NullHandler())
-_PARSER_LOG.propagate = False
-_PARSER_LOG.setLevel(logging.CRITICAL + 1)
+# got 103"); bodies carry keys and passphrases, and the emulator never logs them. A level above
+# CRITICAL drops every record of it and its child loggers before any handler sees one.
+logging.getLogger("python_multipart").setLevel(logging.CRITICAL + 1)
 
 
 @dataclass(frozen=True)

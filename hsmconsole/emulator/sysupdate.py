@@ -27,7 +27,9 @@ __all__ = [
 
 UPDATE_HEADER = b"_NETHSM_UPDATE_\x00"
 BLOCK = 512
-_NUMBER = re.compile(r"-?[0-9]+")
+# At most nine digits: the version is kept in hardware.json, whose reader allows no more (store.py
+# _VERSION_RE); the device's OCaml int allows more, but a longer number would break a restart here.
+_NUMBER = re.compile(r"-?[0-9]{1,9}")
 _FIELD_MAX = (1 << 24) - 1
 
 

@@ -4,6 +4,7 @@ refused with a 400 and nothing restored where the records can be read, never a 5
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -161,7 +162,9 @@ def test_full_restore_refuses_invalid_ids_and_restores_nothing(vector: Vector) -
             assert sdk(emulator).get_state() is nethsm.State.UNPROVISIONED
 
 
-def test_full_restore_of_unreadable_contents_answers_corrupted_database_not_a_crash(vector: Vector) -> None:
+def test_full_restore_of_unreadable_contents_answers_corrupted_database_not_a_crash(
+    vector: Vector, caplog: pytest.LogCaptureFixture
+) -> None:
     """Unprovisioned, the domain key is unknown until unlock: the records are taken as they are (as the
     device does) and a malformed one answers the device's 500 Corrupted database when read."""
     bad = malformed(vector)
@@ -187,7 +190,11 @@ def test_full_restore_of_unreadable_contents_answers_corrupted_database_not_a_cr
                 reply = raw.request("PUT", f"/keys/{key_id}/restrictions/tags/t", auth=ADMIN)
                 assert reply.json() == {"message": f"Corrupted database: /key/{key_id}"}
             # A user record that does not read refuses the login, as the device does (401, not 500).
-            assert raw.request("GET", "/keys", auth=OPERATOR).status == 401
+            with caplog.at_level(logging.WARNING, logger="hsmconsole.emulator"):
+                assert raw.request("GET", "/keys", auth=OPERATOR).status == 401
+            # ...and says why in its log (the user id, never the record), unlike a wrong passphrase.
+            assert any("Corrupted database" in r.getMessage() and "'operator'" in r.getMessage()
+                       for r in caplog.records)
             assert raw.request("GET", "/keys/mykey", auth=ADMIN).status == 200
         finally:
             raw.close()

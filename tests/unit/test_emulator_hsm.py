@@ -283,6 +283,8 @@ def _image(version: bytes = b"6.0", blocks: int = 1, body: bytes = bytes(512)) -
         (b"_NETHSM_UPDATE_\x01" + bytes(20), "Invalid update file"),
         (_image(version=b"6"), "Failed to parse version: no separator (.). A valid version would be '4.2'."),
         (_image(version=b"6.x"), "Failed to parse version: Not a number. A valid version would be '4.2'."),
+        # Longer than the state directory's version field holds: refused, never committed.
+        (_image(version=b"5.1234567890"), "Failed to parse version: Not a number. A valid version would be '4.2'."),  # noqa: E501
         (_image(body=bytes(100)), "unexpected end of data"),
         (_image(), "Signature check of update image failed."),
     ],
