@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hsmconsole.device.tls import pin_sdk  # noqa: E402
 from hsmconsole.emulator.server import EmbeddedEmulator  # noqa: E402
-from hsmconsole.tls import pin_sdk  # noqa: E402
 
 SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 

@@ -25,10 +25,14 @@ import pyshamir
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hsmconsole.envelope import DEFAULT_KDF, open_envelope, seal  # noqa: E402
-from hsmconsole.passgen import generate_passphrase  # noqa: E402
+from hsmconsole.custody.envelope import DEFAULT_KDF, open_envelope, seal  # noqa: E402
+from hsmconsole.custody.passgen import generate_passphrase  # noqa: E402
+from hsmconsole.custody.shares import Share, decode_share, encode_share  # noqa: E402
+from hsmconsole.custody.split import (  # noqa: E402
+    combine_shares,
+    split_secret,
+)
 from hsmconsole.secrets import Secret  # noqa: E402
-from hsmconsole.shares import Share, combine_shares, decode_share, encode_share, split_secret  # noqa: E402
 
 POLICIES = ((2, 3), (3, 5), (5, 9), (8, 16), (16, 16))
 

@@ -19,17 +19,15 @@ Handler = Callable[[argparse.Namespace], int]
 def _build_parser() -> argparse.ArgumentParser:
     # Feature modules own their subcommands' arguments; they are imported here, not at module
     # import time of the core, and none of them imports Textual.
-    from hsmconsole import shares_cli, tui_cli
-    from hsmconsole.emulator import cli as emulator_cli
+    from hsmconsole.commands import emulator, journal, shares, tui
 
     parser = argparse.ArgumentParser(
         prog="hsmconsole",
         description="Administer Nitrokey NetHSMs: ceremonies, custodian shares, journal, emulator.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    tui_cli.configure(sub)
-    emulator_cli.configure(sub)
-    shares_cli.configure(sub)
+    for group in (tui, emulator, shares, journal):
+        group.configure(sub)
     return parser
 
 

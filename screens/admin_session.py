@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
 
-from hsmconsole.session import AdminSession, open_admin_session, start_session
-from hsmconsole.shares import SecretKind
+from hsmconsole.access.session import AdminSession, open_admin_session, start_session
+from hsmconsole.custody.shares import SecretKind
 from screens.dialogs import PassphraseAnswer, PassphrasePrompt
 from screens.quorum import QuorumScreen
 

@@ -8,16 +8,16 @@ from typing import ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from hsmconsole.client import DeviceClient
-from hsmconsole.config import Profile, ProfileStore
-from hsmconsole.credentials import CredentialVault
-from hsmconsole.journal import Journal
-from hsmconsole.session import DEFAULT_IDLE_TIMEOUT
-from hsmconsole.trust import probe_fingerprint
+from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT
+from hsmconsole.device.client import DeviceClient
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile, ProfileStore
+from hsmconsole.device.trust import probe_fingerprint
+from hsmconsole.journal.chain import Journal
 from screens.admin_session import AdminSessionScreen
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
-from screens.ceremony import CeremonyScreen
+from screens.ceremony.flow import CeremonyScreen
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog

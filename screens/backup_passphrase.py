@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from hsmconsole.access.quorum import set_backup_passphrase_by_quorum
+from hsmconsole.custody.shares import SecretKind
 from hsmconsole.errors import StateError
-from hsmconsole.quorum import set_backup_passphrase_by_quorum
-from hsmconsole.shares import SecretKind
 from screens.quorum import QuorumScreen
 
 

@@ -11,12 +11,12 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from hsmconsole.client import DeviceClient
-from hsmconsole.config import Profile
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT, AdminSession
+from hsmconsole.device.client import DeviceClient
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile
 from hsmconsole.errors import DeviceError, ErrorKind, HsmConsoleError
-from hsmconsole.journal import Journal
-from hsmconsole.session import DEFAULT_IDLE_TIMEOUT, AdminSession
+from hsmconsole.journal.chain import Journal
 
 R = TypeVar("R")
 T = TypeVar("T")

@@ -12,10 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hsmconsole.config import Profile, ProfileStore
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile, ProfileStore
+from hsmconsole.device.trust import TrustCheck, TrustVerdict, check_trust, grouped, mismatch_error
 from hsmconsole.errors import HsmConsoleError
-from hsmconsole.trust import TrustCheck, TrustVerdict, check_trust, grouped, mismatch_error
 from screens.base import CoreScreen
 from screens.dialogs import TypedConfirm
 from screens.widgets.checkbox import PlainCheckbox

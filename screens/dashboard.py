@@ -11,9 +11,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hsmconsole.client import DeviceClient
+from hsmconsole.access.session import AdminSession, lock_device
+from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
-from hsmconsole.session import AdminSession, lock_device
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
 

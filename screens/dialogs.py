@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from hsmconsole.client import Credentials
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.device.client import Credentials
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.tls import CertificateMismatch
+from hsmconsole.device.trust import grouped
 from hsmconsole.errors import ErrorKind, HsmConsoleError
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import CertificateMismatch
-from hsmconsole.trust import grouped
 from screens.widgets.checkbox import PlainCheckbox
 
 _TITLES = {

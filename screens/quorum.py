@@ -9,11 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input, Static
 
+from hsmconsole.custody.quorum import ShareCollector, group_offset
+from hsmconsole.custody.sharecode import ShareFormatError
+from hsmconsole.custody.shares import SecretKind
 from hsmconsole.errors import HsmConsoleError
-from hsmconsole.quorum import ShareCollector, group_offset
 from hsmconsole.secrets import Secret
-from hsmconsole.sharecode import ShareFormatError
-from hsmconsole.shares import SecretKind
 from screens.base import CoreScreen, DeviceContext, banner
 
 

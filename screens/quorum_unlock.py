@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from hsmconsole.quorum import unlock_by_quorum
-from hsmconsole.shares import SecretKind
+from hsmconsole.access.quorum import unlock_by_quorum
+from hsmconsole.custody.shares import SecretKind
 from screens.quorum import QuorumScreen
 
 

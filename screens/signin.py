@@ -9,10 +9,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hsmconsole.client import Credentials, WrongCredentials
-from hsmconsole.config import ProfileStore
+from hsmconsole.access.signin import SignedIn, refuse_administrator, sign_in
+from hsmconsole.device.client import Credentials, WrongCredentials
+from hsmconsole.device.profiles import ProfileStore
 from hsmconsole.errors import HsmConsoleError
-from hsmconsole.signin import SignedIn, refuse_administrator, sign_in
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import AskDialog, PassphraseAnswer, PassphrasePrompt
 

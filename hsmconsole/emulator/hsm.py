@@ -37,7 +37,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hsmconsole.emulator import backupfmt, devcrypto, hsm_backup, sysupdate
+from hsmconsole.backup import format as backupfmt
+from hsmconsole.emulator import devcrypto, hsm_backup, sysupdate
 from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_config import Settings

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hsmconsole.emulator import backupfmt, devcrypto, restore, restore_check
+from hsmconsole.backup import format as backupfmt
+from hsmconsole.emulator import devcrypto, restore, restore_check
 from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_config import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 
+from hsmconsole.backup.format import BackupContents, BackupError
 from hsmconsole.emulator import devcrypto
-from hsmconsole.emulator.backupfmt import BackupContents, BackupError
 from hsmconsole.emulator.configstore import LOCAL, ConfigStore, DomainKeyStore, migrate_v0
 from hsmconsole.emulator.store import KVStore
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hsmconsole.backup.format import BackupError
 from hsmconsole.emulator import devcrypto
-from hsmconsole.emulator.backupfmt import BackupError
 from hsmconsole.emulator.hsm_keys import check_key_record, check_key_usable
 from hsmconsole.emulator.hsm_types import STORES, is_valid_id, is_valid_user_id
 from hsmconsole.emulator.hsm_users import check_namespace_record, check_user_record

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from hsmconsole.backup.format import path_sort_key
 from hsmconsole.errors import IntegrityError
 from hsmconsole.fileio import write_private
 
-__all__ = ["Hardware", "KVStore", "StoreFileError", "load_hardware", "path_sort_key", "save_hardware"]
+__all__ = ["Hardware", "KVStore", "StoreFileError", "load_hardware", "save_hardware"]
 
 STORE_FILE = "kv-store.json"
 HARDWARE_FILE = "hardware.json"
@@ -30,12 +31,6 @@ class StoreFileError(IntegrityError):
 
     def __init__(self, title: str) -> None:
         super().__init__(title, "Move the emulator state directory aside to start a fresh device.")
-
-
-def path_sort_key(path: str) -> tuple[bytes, ...]:
-    """Order of a recursive directory walk (segments compared bytewise), which the device's backup uses.
-    Differs from plain string order when a segment is a prefix of a sibling ("/a/b" before "/a-c")."""
-    return tuple(seg.encode("utf-8") for seg in path.split("/"))
 
 
 class KVStore:

@@ -12,8 +12,8 @@ import nethsm
 import pytest
 import urllib3
 
+from hsmconsole.device.tls import pin_sdk
 from hsmconsole.emulator.server import EmbeddedEmulator
-from hsmconsole.tls import pin_sdk
 
 # The shared helpers assert too: give their failures pytest's detailed messages.
 pytest.register_assert_rewrite("tests.integration.helpers")

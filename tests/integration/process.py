@@ -18,7 +18,7 @@ from pathlib import Path
 import nethsm
 import pytest
 
-from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
+from hsmconsole.device.tls import fetch_certificate, fingerprint_of, pin_sdk
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 30.0

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from hsmconsole.client import Credentials, DeviceClient
-from hsmconsole.config import Profile
+from hsmconsole.access.session import lock_device, open_admin_session, start_session
+from hsmconsole.custody.quorum import ShareCollector
+from hsmconsole.custody.shares import SecretKind, encode_share
+from hsmconsole.custody.split import split_secret
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.device.profiles import Profile
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.errors import AuthError
-from hsmconsole.journal import Journal, Outcome, verify_journal
+from hsmconsole.journal.chain import Journal, Outcome, verify_journal
 from hsmconsole.models import DeviceState
-from hsmconsole.quorum import ShareCollector
 from hsmconsole.secrets import Secret
-from hsmconsole.session import lock_device, open_admin_session, start_session
-from hsmconsole.shares import SecretKind, encode_share, split_secret
 
 ADMIN = "adminadmin-quorum"
 

@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hsmconsole.client import DeviceClient
-from hsmconsole.config import Profile
+from hsmconsole.device.client import DeviceClient
+from hsmconsole.device.profiles import Profile
+from hsmconsole.device.tls import DEFAULT_TIMEOUTS, Timeouts, fingerprint_of, is_slow_call
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import DEFAULT_TIMEOUTS, Timeouts, fingerprint_of, is_slow_call
 
 FAST = Timeouts(connect=1.0, read=1.0, slow_read=1.5)
 

@@ -31,9 +31,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from hsmconsole.device.tls import fetch_certificate, fingerprint_of, pin_sdk
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.errors import ConnectionFailed
-from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
 from tests.paths import SPEC
 
 pytestmark = pytest.mark.slow

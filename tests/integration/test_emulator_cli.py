@@ -14,8 +14,8 @@ import urllib3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from hsmconsole.device.tls import fetch_certificate, fingerprint_of
 from hsmconsole.emulator.sysupdate import build_update
-from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.process import free_port, refused, running
 
 

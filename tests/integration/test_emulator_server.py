@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import urllib3
 
+from hsmconsole.device.tls import fetch_certificate, fingerprint_of
 from hsmconsole.emulator.server import EmbeddedEmulator, EmulatorStartError
-from hsmconsole.tls import fetch_certificate, fingerprint_of
 from tests.integration.conftest import ADMIN, RawClient, SdkFactory
 
 

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from nethsm.backup import EncryptedBackup
 
+from hsmconsole.device.tls import fetch_certificate, fingerprint_of, pin_sdk
 from hsmconsole.emulator.server import EmbeddedEmulator
-from hsmconsole.tls import fetch_certificate, fingerprint_of, pin_sdk
 from tests.integration.helpers import b64, fails, public_key
 from tests.integration.process import ProcessDevice
 from tests.paths import VECTORS

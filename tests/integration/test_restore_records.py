@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 import nethsm
 import pytest
 
-from hsmconsole.emulator import backupfmt, devcrypto
+from hsmconsole.backup import format as backupfmt
+from hsmconsole.device.tls import pin_sdk
+from hsmconsole.emulator import devcrypto
 from hsmconsole.emulator.server import EmbeddedEmulator
-from hsmconsole.tls import pin_sdk
 from tests.integration.conftest import RawClient
 from tests.integration.helpers import b64, fails
 from tests.paths import VECTORS

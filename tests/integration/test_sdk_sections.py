@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 from nethsm.backup import EncryptedBackup
 
+from hsmconsole.device.tls import pin_sdk
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.emulator.sysupdate import build_update
-from hsmconsole.tls import pin_sdk
 from tests.integration.conftest import RawClient
 from tests.integration.helpers import b64, fails, public_key
 from tests.paths import VECTORS

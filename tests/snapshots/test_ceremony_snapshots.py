@@ -12,21 +12,21 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 import screens
-from hsmconsole.ceremony import CeremonyPlan, ChallengePart, DeviceIdentity, InitialUser, SecretPolicy
-from hsmconsole.ceremony_record import ProvisioningOutcome
-from hsmconsole.ceremony_run import ProvisioningStopped, StepResult, tls_problems
-from hsmconsole.config import Profile
+from hsmconsole.ceremony.plan import CeremonyPlan, ChallengePart, DeviceIdentity, InitialUser, SecretPolicy
+from hsmconsole.ceremony.record import ProvisioningOutcome
+from hsmconsole.ceremony.run import ProvisioningStopped, StepResult, tls_problems
+from hsmconsole.custody.shares import SecretKind
+from hsmconsole.device.profiles import Profile
+from hsmconsole.device.tls import MISMATCH_HINT, CertificateMismatch
 from hsmconsole.errors import ConnectionFailed
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import SecretKind
-from hsmconsole.tls import MISMATCH_HINT, CertificateMismatch
-from screens.ceremony_confirm import ConfirmScreen
-from screens.ceremony_handoff import HandoffScreen
-from screens.ceremony_progress import ProvisioningScreen
-from screens.ceremony_reveal import RevealPage, RevealScreen
-from screens.ceremony_review import ReviewScreen
-from screens.ceremony_roster import RosterScreen
+from screens.ceremony.confirm import ConfirmScreen
+from screens.ceremony.handoff import HandoffScreen
+from screens.ceremony.progress import ProvisioningScreen
+from screens.ceremony.reveal import RevealPage, RevealScreen
+from screens.ceremony.review import ReviewScreen
+from screens.ceremony.roster import RosterScreen
 
 SIZE = (80, 24)
 HEADER = "Provisioning ceremony, lab-hsm"

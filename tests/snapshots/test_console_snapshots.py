@@ -9,9 +9,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from hsmconsole.client import DeviceClient
-from hsmconsole.config import Profile, ProfileStore
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.device.client import DeviceClient
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.errors import IntegrityError
 from hsmconsole.models import Counts, DeviceState, DeviceStatus, SystemSummary, TlsTrust
 from screens.app import HsmConsoleApp

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from hsmconsole.client import Credentials, DeviceClient
-from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.custody.shares import SecretKind, encode_share
+from hsmconsole.custody.split import split_secret
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import SecretKind, encode_share, split_secret
 
 UNLOCK = "unlock-passphrase-for-ui-tests"
 ADMIN = "admin-passphrase-for-ui-tests"

@@ -19,28 +19,29 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from hsmconsole.ceremony import Ceremony, CeremonyPlan
-from hsmconsole.ceremony_record import ProvisioningOutcome, provision_and_report
-from hsmconsole.client import Credentials, DeviceClient
-from hsmconsole.config import Profile, ProfileStore
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.ceremony.plan import Ceremony, CeremonyPlan
+from hsmconsole.ceremony.record import ProvisioningOutcome, provision_and_report
+from hsmconsole.custody.envelope import KdfParams, read_envelope
+from hsmconsole.custody.shares import SecretKind, decode_share
+from hsmconsole.custody.split import combine_shares
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
-from hsmconsole.envelope import KdfParams, read_envelope
 from hsmconsole.errors import StateError
-from hsmconsole.journal import Journal, verify_journal
+from hsmconsole.journal.chain import Journal, verify_journal
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import SecretKind, combine_shares, decode_share
 from screens.admin_session import AdminSessionScreen
 from screens.app import HsmConsoleApp
 from screens.base import DeviceContext, Sessions, quit_refusal
-from screens.ceremony import CeremonyScreen
-from screens.ceremony_confirm import ConfirmScreen
-from screens.ceremony_handoff import HandoffScreen
-from screens.ceremony_progress import ProvisioningScreen, RunState
-from screens.ceremony_reveal import RevealScreen
-from screens.ceremony_review import ReviewScreen
-from screens.ceremony_roster import RosterScreen
+from screens.ceremony.confirm import ConfirmScreen
+from screens.ceremony.flow import CeremonyScreen
+from screens.ceremony.handoff import HandoffScreen
+from screens.ceremony.progress import ProvisioningScreen, RunState
+from screens.ceremony.reveal import RevealScreen
+from screens.ceremony.review import ReviewScreen
+from screens.ceremony.roster import RosterScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs import ErrorDialog, TypedConfirm
 from screens.quorum_unlock import QuorumUnlockScreen

@@ -5,11 +5,11 @@ from __future__ import annotations
 import nethsm
 from textual.widgets import Static
 
-from hsmconsole.config import Profile, ProfileStore
+from hsmconsole.device.profiles import Profile, ProfileStore
+from hsmconsole.device.tls import pin_sdk
+from hsmconsole.device.trust import grouped
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import pin_sdk
-from hsmconsole.trust import grouped
 from screens.app import HsmConsoleApp
 from screens.connect import ConnectScreen, FingerprintDialog
 from screens.dashboard import DashboardScreen
@@ -20,7 +20,7 @@ OTHER = ":".join(["AB"] * 32)
 
 
 def _made(created: list[Profile]):  # type: ignore[no-untyped-def]
-    from hsmconsole.client import DeviceClient
+    from hsmconsole.device.client import DeviceClient
 
     def factory(profile: Profile) -> DeviceClient:
         created.append(profile)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hsmconsole.config import ProfileStore
+from hsmconsole.device.profiles import ProfileStore
 from screens.app import HsmConsoleApp
 
 SECRET = "correct-horse-battery-staple-42"

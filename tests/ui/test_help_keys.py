@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import Static
 
-from hsmconsole.config import ProfileStore
+from hsmconsole.device.profiles import ProfileStore
 from screens.app import HsmConsoleApp
 from screens.dashboard import DashboardScreen
 from screens.dialogs import PassphrasePrompt

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hsmconsole.config import ProfileStore
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import ProfileStore
 from screens.app import HsmConsoleApp
 from screens.dashboard import DashboardScreen
 from tests.ui.conftest import LockedDevice, settle

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
-from hsmconsole.client import Credentials
-from hsmconsole.config import ProfileStore
+from hsmconsole.custody.shares import SecretKind, decode_share, encode_share
+from hsmconsole.custody.split import split_secret
+from hsmconsole.device.client import Credentials
+from hsmconsole.device.profiles import ProfileStore
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import SecretKind, decode_share, encode_share, split_secret
 from screens.app import HsmConsoleApp
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.dashboard import DashboardScreen

@@ -12,12 +12,12 @@ from keyring.backends import fail
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
-from hsmconsole.client import Credentials
-from hsmconsole.config import Profile, ProfileStore
-from hsmconsole.credentials import CredentialVault
+from hsmconsole.device.client import Credentials
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile, ProfileStore
+from hsmconsole.device.tls import pin_sdk
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
-from hsmconsole.tls import pin_sdk
 from screens.app import HsmConsoleApp
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen

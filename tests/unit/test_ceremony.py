@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hsmconsole.ceremony import (
+from hsmconsole.ceremony.plan import (
     Ceremony,
     CeremonyPlan,
     Challenge,
@@ -20,12 +20,13 @@ from hsmconsole.ceremony import (
     check_person_name,
     paper_rows,
 )
-from hsmconsole.ceremony_report import render_report
-from hsmconsole.ceremony_run import run_provisioning, tls_problems
-from hsmconsole.config import Profile
+from hsmconsole.ceremony.report import render_report
+from hsmconsole.ceremony.run import run_provisioning, tls_problems
+from hsmconsole.custody.shares import SecretKind, decode_share, encode_share
+from hsmconsole.custody.split import combine_shares
+from hsmconsole.device.profiles import Profile
 from hsmconsole.errors import InputError, StateError
 from hsmconsole.models import UserRole
-from hsmconsole.shares import SecretKind, combine_shares, decode_share, encode_share
 
 NAMES = ("Alice", "Bob", "Carol")
 

@@ -12,19 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.config import Profile, ProfileStore, default_config_dir, default_data_dir
-from hsmconsole.errors import InputError
-from hsmconsole.fileio import append_private, write_private
-from hsmconsole.models import DeviceState, actions_for
-from hsmconsole.secrets import Secret
-from hsmconsole.tls import (
+from hsmconsole.device.profiles import Profile, ProfileStore, default_config_dir, default_data_dir
+from hsmconsole.device.tls import (
     CertificateMismatch,
     fingerprint_of,
     normalize_fingerprint,
     presented_in,
     split_host_port,
 )
-from hsmconsole.trust import TrustCheck, TrustVerdict, mismatch_error
+from hsmconsole.device.trust import TrustCheck, TrustVerdict, mismatch_error
+from hsmconsole.errors import InputError
+from hsmconsole.fileio import append_private, write_private
+from hsmconsole.models import DeviceState, actions_for
+from hsmconsole.secrets import Secret
 
 
 def test_secret_never_prints_its_value() -> None:
@@ -176,7 +176,7 @@ def test_app_directories_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_directories_we_create_for_files_are_0700(tmp_path: Path) -> None:
     # Report, envelope and journal names carry custodian names and set ids: not for other users.
-    from hsmconsole.journal import Journal, JournalEvent, Outcome
+    from hsmconsole.journal.chain import Journal, JournalEvent, Outcome
 
     write_private(tmp_path / "data" / "ceremonies" / "report.md", b"x")
     append_private(tmp_path / "usb" / "envelopes" / "a.line", b"x\n")

@@ -16,12 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nethsm.backup import Backup, EncryptedBackup
 
-from hsmconsole.emulator import backupfmt, devcrypto
+from hsmconsole.backup import format as backupfmt
+from hsmconsole.backup.format import path_sort_key
+from hsmconsole.emulator import devcrypto
 from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore, migrate_v0
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm import DeviceState, Hsm, Role
 from hsmconsole.emulator.records import dumps, load_key_record, load_user_record
-from hsmconsole.emulator.store import KVStore, path_sort_key
+from hsmconsole.emulator.store import KVStore
 from tests.paths import VECTORS
 
 BACKUP_PP, UNLOCK_PP = "backupbackup", "unlockunlock"

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from hsmconsole import envelope
-from hsmconsole.envelope import KdfParams
+from hsmconsole.custody import envelope
+from hsmconsole.custody.envelope import KdfParams
+from hsmconsole.custody.passgen import generate_passphrase
+from hsmconsole.custody.shares import encode_share
+from hsmconsole.custody.split import combine_shares, split_secret
 from hsmconsole.errors import AuthError, HsmConsoleError, InputError, IntegrityError
-from hsmconsole.passgen import generate_passphrase
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import combine_shares, encode_share, split_secret
 
 FAST = KdfParams(memory_kib=64, iterations=1, lanes=1)  # tests only; the default is 64 MiB
 PASS = Secret("a custodian's long passphrase")

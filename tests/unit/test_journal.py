@@ -16,9 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hsmconsole import passgen
+from hsmconsole.custody import passgen
+from hsmconsole.custody.passgen import generate_passphrase
+from hsmconsole.custody.shares import encode_share
+from hsmconsole.custody.split import split_secret
 from hsmconsole.errors import InputError, IntegrityError
-from hsmconsole.journal import (
+from hsmconsole.journal.chain import (
     GENESIS,
     Journal,
     JournalEvent,
@@ -27,9 +30,7 @@ from hsmconsole.journal import (
     ProblemKind,
     verify_journal,
 )
-from hsmconsole.passgen import generate_passphrase
 from hsmconsole.secrets import Secret
-from hsmconsole.shares import encode_share, split_secret
 
 
 def _clock() -> Iterator[datetime]:

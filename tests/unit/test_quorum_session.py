@@ -6,15 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.client import Credentials
-from hsmconsole.config import Profile
+from hsmconsole.access.session import AdminSession
+from hsmconsole.custody.quorum import ShareCollector, group_offset
+from hsmconsole.custody.sharecode import ShareFormatError
+from hsmconsole.custody.shares import SecretKind, SetRef, encode_share
+from hsmconsole.custody.split import split_secret
+from hsmconsole.device.client import Credentials
+from hsmconsole.device.profiles import Profile
+from hsmconsole.device.trust import TrustVerdict, check_trust, grouped
 from hsmconsole.errors import InputError, IntegrityError, StateError
-from hsmconsole.quorum import ShareCollector, group_offset
 from hsmconsole.secrets import Secret
-from hsmconsole.session import AdminSession
-from hsmconsole.sharecode import ShareFormatError
-from hsmconsole.shares import SecretKind, SetRef, encode_share, split_secret
-from hsmconsole.trust import TrustVerdict, check_trust, grouped
 
 SECRET = "correct-horse-battery-staple-unlock"
 

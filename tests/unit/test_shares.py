@@ -12,10 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hsmconsole import passgen
-from hsmconsole.errors import InputError, IntegrityError
-from hsmconsole.secrets import Secret
-from hsmconsole.shares import (
+from hsmconsole.custody import passgen
+from hsmconsole.custody.shares import (
     PayloadEncoding,
     RawShare,
     SecretKind,
@@ -23,13 +21,14 @@ from hsmconsole.shares import (
     Share,
     ShareFormatError,
     combine_raw_shares,
-    combine_shares,
     decode_raw_share,
     decode_share,
     encode_share,
     parse_shares,
-    split_secret,
 )
+from hsmconsole.custody.split import combine_shares, split_secret
+from hsmconsole.errors import InputError, IntegrityError
+from hsmconsole.secrets import Secret
 
 secrets_st = st.one_of(
     st.binary(min_size=1, max_size=48),

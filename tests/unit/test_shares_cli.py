@@ -16,7 +16,7 @@ import pyshamir
 import pytest
 
 from hsmconsole.cli import main
-from hsmconsole.journal import Journal, JournalEvent, Outcome
+from hsmconsole.journal.chain import Journal, JournalEvent, Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -257,7 +257,7 @@ def test_an_unexpected_error_is_one_line_without_its_message(  # type: ignore[no
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("hsmc1 secret share text 4k7w2c9hzq8x")
 
-    monkeypatch.setattr("hsmconsole.shares_cli.parse_shares", broken)
+    monkeypatch.setattr("hsmconsole.commands.shares.parse_shares", broken)
     capsys.readouterr()
     assert main(["shares", "check", str(files[0])]) == 1
     captured = capsys.readouterr()

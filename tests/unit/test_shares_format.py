@@ -18,21 +18,20 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hsmconsole import sharecode
-from hsmconsole import shares as shares_module
-from hsmconsole.passgen import generate_passphrase
-from hsmconsole.secrets import Secret
-from hsmconsole.sharecode import ALPHABET, GROUP_LEN, PREFIX, ShareFormatError, group_check
-from hsmconsole.shares import (
+from hsmconsole.custody import sharecode
+from hsmconsole.custody import shares as shares_module
+from hsmconsole.custody.passgen import generate_passphrase
+from hsmconsole.custody.sharecode import ALPHABET, GROUP_LEN, PREFIX, ShareFormatError, group_check
+from hsmconsole.custody.shares import (
     RawShare,
     SecretKind,
     Share,
-    combine_shares,
     decode_share,
     encode_share,
     parse_shares,
-    split_secret,
 )
+from hsmconsole.custody.split import combine_shares, split_secret
+from hsmconsole.secrets import Secret
 
 # An independent reading of the format for the test oracle: which characters mean what.
 _VALUES = {c: i for i, c in enumerate(ALPHABET)}

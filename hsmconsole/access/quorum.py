@@ -1,0 +1,72 @@
+"""What a collected quorum opens on a device: the unlock, and a first backup passphrase."""
+
+from __future__ import annotations
+
+from hsmconsole.custody.quorum import ShareCollector
+from hsmconsole.custody.shares import ShareSet
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.errors import HsmConsoleError
+from hsmconsole.journal.chain import Journal, Outcome, record
+
+
+def unlock_by_quorum(
+    collector: ShareCollector, client: DeviceClient, journal: Journal | None = None
+) -> None:
+    """Combine the collected unlock shares (refusing a bad set before any request) and unlock.
+
+    The combined passphrase is wiped whatever happens; the journal gets set id and share
+    fingerprints, never the shares.
+    """
+    meta = collector.set
+    prints = tuple(s.fingerprint for s in collector.shares)
+    secret = collector.combine()
+    try:
+        client.unlock(secret)
+    except HsmConsoleError as exc:
+        _journal(journal, client, "unlock", Outcome.FAILED, meta, prints, exc.kind.value)
+        raise
+    finally:
+        secret.wipe()
+    _journal(journal, client, "unlock", Outcome.OK, meta, prints, "quorum unlock")
+
+
+def set_backup_passphrase_by_quorum(
+    collector: ShareCollector,
+    client: DeviceClient,
+    admin: Credentials,
+    journal: Journal | None = None,
+) -> None:
+    """Rebuild the backup passphrase from its shares and set it on a device that has none yet.
+
+    This finishes a ceremony that stopped after provisioning. A device that already has a backup
+    passphrase refuses (it needs the current one): that is rotation, not this.
+    """
+    meta = collector.set
+    prints = tuple(s.fingerprint for s in collector.shares)
+    secret = collector.combine()
+    try:
+        client.set_backup_passphrase(admin, secret)
+    except HsmConsoleError as exc:
+        _journal(journal, client, "backup-passphrase.set", Outcome.FAILED, meta, prints, exc.kind.value)
+        raise
+    finally:
+        secret.wipe()
+    _journal(journal, client, "backup-passphrase.set", Outcome.OK, meta, prints, "from shares")
+
+
+def _journal(
+    journal: Journal | None,
+    client: DeviceClient,
+    action: str,
+    outcome: Outcome,
+    meta: ShareSet | None,
+    prints: tuple[str, ...],
+    detail: str,
+) -> None:
+    record(
+        journal, action, outcome, actor="quorum", device_id=client.profile.name,
+        set_ids=(meta.set_id,) if meta else (), share_fingerprints=prints, detail=detail,
+    )
+
+
+__all__ = ["set_backup_passphrase_by_quorum", "unlock_by_quorum"]

@@ -1,0 +1,1 @@
+"""Backups: the file format (shared with the emulator), create, inspect, restore, rehearse."""

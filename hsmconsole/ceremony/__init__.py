@@ -1,0 +1,1 @@
+"""The provisioning ceremony: plan (a pure state machine), run, record, report."""

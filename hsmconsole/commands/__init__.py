@@ -1,0 +1,1 @@
+"""The command-line subcommands, one module per group; hsmconsole.cli dispatches to them."""

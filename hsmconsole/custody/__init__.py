@@ -1,0 +1,1 @@
+"""Secrets held by people: the share format, Shamir splitting, envelopes, passphrases, quorum collection."""

@@ -1,0 +1,1 @@
+"""Talking to a NetHSM: the SDK facade (TLS pinning, errors, timeouts), trust, profiles, keyring."""

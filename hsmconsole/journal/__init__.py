@@ -1,0 +1,1 @@
+"""The append-only, hash-chained journal, and the filter that keeps secrets out of it."""

@@ -1,0 +1,1 @@
+"""The provisioning ceremony screens, one per step."""
