@@ -48,8 +48,9 @@ class NetworkChange:
 def read_overview(client: DeviceClient, admin: Credentials) -> Overview:
     info = dev.read_system_info(client, admin)
     state = client.state()
+    before = datetime.now(UTC)
     device_time = dev.read_time(client, admin)
-    local_time = datetime.now(UTC)
+    local_time = before + (datetime.now(UTC) - before) / 2  # when the device most likely read it
     return Overview(
         info, state, device_time, local_time, dev.read_network(client, admin),
         dev.read_logging(client, admin), dev.read_unattended_boot(client, admin),

@@ -204,7 +204,7 @@ def drift_seconds(device: datetime, local: datetime) -> float:
     return (device - local) / timedelta(seconds=1)
 
 
-IN_STEP = 2.0  # seconds: the device reports whole seconds, and reading it takes a moment
+IN_STEP = 3.0  # seconds: the device reports and takes whole seconds, and reading it takes a moment
 WORRYING = 300.0  # seconds: beyond this, certificates and logs start to mislead
 
 
