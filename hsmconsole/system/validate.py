@@ -82,7 +82,8 @@ def network_settings(
     mask = parse_netmask(netmask)
     iface = ipaddress.IPv4Interface(f"{address}/{mask}")
     host = iface.ip
-    if host.is_unspecified or host.is_multicast or host.is_loopback or host.is_reserved:
+    # Loopback stays allowed: an emulator lives there, and a real device refuses it itself.
+    if host.is_unspecified or host.is_multicast or host.is_reserved:
         raise InputError(
             f"{address} cannot be the device's address (it is a special address).",
             "Give an ordinary unicast address, e.g. 192.0.2.10.",

@@ -17,8 +17,8 @@ from screens.system.common import SystemBase, field
 
 EXPLAIN = (
     "Give the path of a signed NetHSM update image and press Enter. The device checks its "
-    "signature and version and shows the release notes; nothing is installed until you commit "
-    "(Ctrl+K), which reboots the device. Ctrl+X cancels a waiting update."
+    "signature and version and shows the release notes; nothing is installed until you press "
+    "Ctrl+O, which reboots the device. Ctrl+G drops a waiting update."
 )
 
 
@@ -26,9 +26,10 @@ class UpdateScreen(SystemBase):
     TITLE = "System update"
     HEADING = "system update"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+u", "upload", "Upload", id="update.upload"),
-        Binding("ctrl+k", "commit", "Commit", id="update.commit"),
-        Binding("ctrl+x", "cancel_update", "Cancel update", id="update.cancel"),
+        # Not ctrl+k/u/x: the path field takes those for editing.
+        Binding("ctrl+s", "upload", "Upload", id="update.upload"),
+        Binding("ctrl+o", "commit", "Install", id="update.commit"),
+        Binding("ctrl+g", "cancel_update", "Drop update", id="update.cancel"),
         Binding("escape", "back", "Back", id="update.back"),
         Binding("f1", "app.help", "Help", id="update.help"),
     ]
@@ -99,8 +100,8 @@ class UpdateScreen(SystemBase):
         self.changed = True
         self.query_one("#notes-box").display = True
         self.query_one("#notes", Static).update(f"Release notes:\n{notes}")
-        self.status("The device accepted the image. Ctrl+K installs it (the device reboots); "
-                    "Ctrl+X drops it.")  # fmt: skip
+        self.status("The device accepted the image. Ctrl+O installs it (the device reboots); "
+                    "Ctrl+G drops it.")  # fmt: skip
 
     def action_commit(self) -> None:
         ask = AskDialog(

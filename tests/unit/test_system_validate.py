@@ -75,7 +75,7 @@ def test_network_settings_keep_the_gateway_inside_the_subnet(prefix: int, addr: 
     try:
         got = v.network_settings(str(host), str(prefix), str(gateway))
     except InputError:
-        special = host.is_unspecified or host.is_multicast or host.is_loopback or host.is_reserved
+        special = host.is_unspecified or host.is_multicast or host.is_reserved
         edge = host in (net.network_address, net.broadcast_address)
         gw_bad = gateway not in net or gateway == host
         assert special or edge or (gw_bad and str(gateway) != NO_ADDRESS)
@@ -92,7 +92,7 @@ def test_network_settings_examples() -> None:
     s6 = v.network_settings("192.0.2.10", "24", "", "2001:db8::10/64", "2001:db8::1")
     assert s6.ipv6 is not None and s6.ipv6.cidr == "2001:db8::10/64" and s6.ipv6.gateway == "2001:db8::1"
     for args in [("192.0.2.0", "24"), ("192.0.2.255", "24"), ("192.0.2.10", "24", "198.51.100.1"),
-                 ("192.0.2.10", "24", "192.0.2.10"), ("0.0.0.0", "24"), ("127.0.0.1", "8"),
+                 ("192.0.2.10", "24", "192.0.2.10"), ("0.0.0.0", "24"), ("240.0.0.1", "8"),
                  ("224.0.0.1", "24")]:
         with pytest.raises(InputError):
             v.network_settings(*args)
