@@ -209,14 +209,17 @@ IN_STEP = 3.0  # seconds: the device reports and takes whole seconds, and readin
 WORRYING = 300.0  # seconds: beyond this, certificates and logs start to mislead
 
 
-def describe_drift(seconds: float) -> str:
-    """'in step', or 'ahead by 3 min 12 s' / 'behind by 2 h 5 min' (whole seconds)."""
+def describe_drift(seconds: float, *, short: bool = False) -> str:
+    """'in step with this computer', or '3 min 12 s ahead of this computer' / '2 h 5 min behind
+    this computer' (the two largest units); `short` leaves out "this computer"."""
     if abs(seconds) <= IN_STEP:
-        return "in step with this computer"
+        return "in step" if short else "in step with this computer"
     total = round(abs(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    if short:
+        return f"{' '.join(parts[:2])} {'ahead' if seconds > 0 else 'behind'}"
     way = "ahead of" if seconds > 0 else "behind"
     return f"{' '.join(parts[:2])} {way} this computer"

@@ -90,8 +90,7 @@ class ClockScreen(SystemBase):
         try:
             when = parse_utc_time(self.value("typed"))
         except HsmConsoleError as exc:
-            self.status(f"Not sent: {exc.title} {exc.hint}")
-            self.show_error(exc)
+            self.refuse_locally(exc)
             return
         self._set(when)
 

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from hsmconsole.device.client import Credentials
-from hsmconsole.errors import StateError
+from hsmconsole.errors import HsmConsoleError, StateError
 from screens.base import CoreScreen, DeviceContext, banner
 
 # A screen that makes a backup of the device and dismisses True once one was written. The backup
@@ -55,6 +55,11 @@ class SystemBase(CoreScreen[bool]):
     def status(self, text: str) -> None:
         """One line under the form: what happened last, in words (device text, never markup)."""
         self.query_one("#status-line", Static).update(text)
+
+    def refuse_locally(self, exc: HsmConsoleError) -> None:
+        """A value refused here, before anything was sent: said under the form (no toast over it)."""
+        self.status(f"Not sent: {exc.title} {exc.hint}".strip())
+        self.app.bell()
 
     def value(self, field_id: str) -> str:
         return self.query_one(f"#{field_id}", Input).value

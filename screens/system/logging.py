@@ -69,8 +69,7 @@ class LoggingScreen(SystemBase):
         try:
             settings = logging_settings(*(self.value(f) for f in FIELDS))
         except HsmConsoleError as exc:
-            self.status(f"Not sent: {exc.title} {exc.hint}")
-            self.show_error(exc)
+            self.refuse_locally(exc)
             return
         try:
             admin = self.admin()

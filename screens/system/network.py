@@ -86,14 +86,13 @@ class NetworkScreen(SystemBase):
         try:
             settings = network_settings(*(self.value(f) for f in FIELDS))
         except HsmConsoleError as exc:
-            # Refused here: nothing was sent to the device.
-            self.status(f"Not sent: {exc.title} {exc.hint}")
-            self.show_error(exc)
+            self.refuse_locally(exc)
             return
         if settings == self.current:
             self.status("Nothing to change: the device has these settings already.")
             return
         self.pending = settings
+        self.status("Confirm the change in the dialog.")
         moving = self.current is not None and actions.reconnect_host(
             self.ctx.profile.host, self.current.ip_address, settings.ip_address
         )

@@ -40,8 +40,9 @@ def clock_line(ov: Overview, now: datetime) -> str:
     """Device clock (advanced since it was read) beside this computer's, and the drift in words."""
     device = ov.device_time + (now - ov.local_time)
     drift = drift_seconds(ov.device_time, ov.local_time)
-    warn = "  (TLS and logs may mislead: set it)" if abs(drift) > WORRYING else ""
-    return f"device {device:%Y-%m-%d %H:%M:%S}Z, here {now:%H:%M:%S}Z: {describe_drift(drift)}{warn}"
+    warn = ": SET IT" if abs(drift) > WORRYING else ""
+    return (f"device {device:%Y-%m-%d %H:%M:%S}Z, here {now:%H:%M:%S}Z, "
+            f"{describe_drift(drift, short=True)}{warn}")  # fmt: skip
 
 
 def overview_rows(ov: Overview, now: datetime) -> str:
@@ -90,6 +91,7 @@ class SystemScreen(SystemBase):
         self.store = store
         self.backup_first = backup_first
         self.overview: Overview | None = None
+        self.child: Screen[bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.heading()
@@ -104,7 +106,9 @@ class SystemScreen(SystemBase):
         self.set_interval(1.0, self._tick)
 
     def on_screen_resume(self) -> None:
-        if self.overview is not None:
+        session = self.ctx.sessions.admin
+        # A reboot, reset or installed update closed the session: _returned goes back instead.
+        if self.overview is not None and session is not None and session.open:
             self.action_refresh()
 
     def action_refresh(self) -> None:
@@ -145,6 +149,7 @@ class SystemScreen(SystemBase):
             self._confirm_power(choice)
             return
         screen = self._screen_for(choice)
+        self.child = screen
         self.app.push_screen(screen, self._returned)
 
     def _screen_for(self, choice: str) -> Screen[bool]:
@@ -176,8 +181,18 @@ class SystemScreen(SystemBase):
         session = self.ctx.sessions.admin
         if session is None or not session.open:
             self.dismiss(True)  # a reset or shutdown ends the session: back to the dashboard
+            if getattr(self.child, "reset_done", False):
+                # The device now presents a new certificate that nobody has compared yet: the
+                # connections screen is where it is confirmed, not a dashboard crying "mismatch".
+                self.app.call_later(self._leave_device)
             return
         self.action_refresh()
+
+    def _leave_device(self) -> None:
+        from screens.dashboard import DashboardScreen
+
+        if isinstance(self.app.screen, DashboardScreen):
+            self.app.screen.dismiss("connections")
 
     def _confirm_power(self, choice: str) -> None:
         if choice == "reboot":

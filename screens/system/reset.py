@@ -38,6 +38,7 @@ class FactoryResetScreen(SystemBase):
         self.backup_first = backup_first
         self.device_id = ""
         self.backed_up = False
+        self.reset_done = False
 
     def compose(self) -> ComposeResult:
         yield from self.heading()
@@ -100,11 +101,12 @@ class FactoryResetScreen(SystemBase):
                       self._reset, mutation=True)  # fmt: skip
 
     def _reset(self, _: None) -> None:
+        self.reset_done = True
         self.ctx.sessions.close()
         self.app.notify(
             "Factory reset done. The device restarts Unprovisioned with a NEW TLS certificate: "
-            "the pinned one no longer matches. Add the device again and compare its new fingerprint "
-            "on its own console.",
+            "the pinned one no longer matches. Delete the profile, add the device again and compare "
+            "its new fingerprint with the one on its own console.",
             severity="warning", timeout=15, markup=False,
         )
         self.dismiss(True)

@@ -94,8 +94,7 @@ class TlsScreen(SystemBase):
                 raise InputError(f"{path} already exists.", "Choose another name; nothing was overwritten.")
             admin = self.admin()
         except HsmConsoleError as exc:
-            self.status(f"Not sent: {exc.title} {exc.hint}")
-            self.show_error(exc)
+            self.refuse_locally(exc)
             return
         dn = dev.DistinguishedName(cn, organization=org)
         client, journal = self.ctx.client, self.ctx.journal

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Footer, Input, Static
 
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.system import actions
@@ -22,6 +22,13 @@ EXPLAIN = (
 )
 
 
+def progress_text(sent: int, total: int, width: int = 40) -> str:
+    """A bar in glyphs the Linux console font has (CP437 full and light shade blocks)."""
+    filled = width * sent // total if total else width
+    percent = 100 * sent // total if total else 100
+    return f"{'█' * filled}{'░' * (width - filled)} {percent:3d}%  {sent:,} of {total:,} bytes"
+
+
 class UpdateScreen(SystemBase):
     TITLE = "System update"
     HEADING = "system update"
@@ -29,7 +36,7 @@ class UpdateScreen(SystemBase):
         # Not ctrl+k/u/x: the path field takes those for editing.
         Binding("ctrl+s", "upload", "Upload", id="update.upload"),
         Binding("ctrl+o", "commit", "Install", id="update.commit"),
-        Binding("ctrl+g", "cancel_update", "Drop update", id="update.cancel"),
+        Binding("ctrl+g", "cancel_update", "Drop", id="update.cancel"),
         Binding("escape", "back", "Back", id="update.back"),
         Binding("f1", "app.help", "Help", id="update.help"),
     ]
@@ -45,7 +52,7 @@ class UpdateScreen(SystemBase):
         yield from self.heading()
         yield Static(EXPLAIN, classes="hint")
         yield field("Update image file", "image-file", placeholder="/media/usb/nethsm-update.img")
-        yield ProgressBar(total=100, show_eta=False, id="upload-progress")
+        yield Static("", id="upload-progress", markup=False)
         with VerticalScroll(id="notes-box"):
             yield Static("", id="notes", markup=False)
         yield Static("", id="status-line", markup=False)
@@ -65,8 +72,7 @@ class UpdateScreen(SystemBase):
         self.app.call_from_thread(self._show_progress, sent, total)
 
     def _show_progress(self, sent: int, total: int) -> None:
-        bar = self.query_one("#upload-progress", ProgressBar)
-        bar.update(total=total, progress=sent)
+        self.query_one("#upload-progress", Static).update(progress_text(sent, total))
 
     def action_upload(self) -> None:
         name = self.value("image-file").strip()
@@ -78,11 +84,10 @@ class UpdateScreen(SystemBase):
             image = actions.read_update_file(Path(name).expanduser())
             admin = self.admin()
         except HsmConsoleError as exc:
-            self.status(f"Not sent: {exc.title} {exc.hint}")
-            self.show_error(exc)
+            self.refuse_locally(exc)
             return
         self.query_one("#upload-progress").display = True
-        self.query_one("#upload-progress", ProgressBar).update(total=len(image), progress=0)
+        self._show_progress(0, len(image))
         self.status(f"Uploading {len(image):,} bytes; the device checks the image ...")
         client, journal = self.ctx.client, self.ctx.journal
         self.run_core(

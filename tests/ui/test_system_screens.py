@@ -24,6 +24,7 @@ from hsmconsole.journal.chain import Journal
 from hsmconsole.models import DeviceState, UserRole
 from hsmconsole.secrets import Secret
 from screens.app import HsmConsoleApp
+from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen
 from screens.dialogs import AskDialog, PassphrasePrompt, TypedConfirm
 from screens.system.boot import BootScreen
@@ -110,7 +111,7 @@ def admin() -> Credentials:
 async def test_overview_shows_info_and_the_clocks(rig: Rig) -> None:
     text = rig.text("#overview")
     assert f"device id {rig.emu.hsm.device_id}" in text and "Operational" in text
-    assert "this computer" in text and "matches the pin" in text and "192.168.1.1/24" in text
+    assert "here " in text and "matches the pin" in text and "192.168.1.1/24" in text
     await rig.pilot.press("escape")
     await settle(rig.pilot)
     assert isinstance(rig.app.screen, DashboardScreen)
@@ -298,7 +299,7 @@ async def test_factory_reset_needs_the_full_id(rig: Rig) -> None:
     fresh = DeviceClient(Profile("after", rig.emu.host_port, fingerprint=rig.emu.fingerprint))
     assert fresh.state() is DeviceState.UNPROVISIONED
     assert rig.actions() == [("system.factory-reset", "ok")]
-    assert isinstance(rig.app.screen, DashboardScreen)
+    assert isinstance(rig.app.screen, ConnectScreen)  # the new certificate is confirmed there
 
 
 async def test_metrics_with_a_metrics_user(rig: Rig) -> None:

@@ -160,6 +160,8 @@ def test_drift_is_the_signed_difference_and_its_words_say_which_way(local: datet
 def test_drift_words() -> None:
     assert v.describe_drift(192) == "3 min 12 s ahead of this computer"
     assert v.describe_drift(-7500) == "2 h 5 min behind this computer"
+    assert v.describe_drift(-7500, short=True) == "2 h 5 min behind"
+    assert v.describe_drift(1.5, short=True) == "in step"
 
 
 def test_reconnect_only_when_the_console_uses_the_old_address() -> None:
