@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -27,15 +28,17 @@ class ClockScreen(SystemBase):
     TITLE = "Clock"
     HEADING = "device clock"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "set_now", "Set from this computer", id="clock.now"),
-        Binding("ctrl+s", "set_typed", "Set typed time", id="clock.typed"),
+        Binding("ctrl+n", "set_now", "Set from here", id="clock.now"),
+        Binding("ctrl+s", "set_typed", "Set typed", id="clock.typed"),
         Binding("escape", "back", "Back", id="clock.back"),
         Binding("f1", "app.help", "Help", id="clock.help"),
     ]
     MUTATIONS = frozenset({"set_now", "set_typed", "back"})
 
-    def __init__(self, ctx: DeviceContext) -> None:
+    def __init__(self, ctx: DeviceContext, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """`clock` is this computer's clock (fixed in snapshots)."""
         super().__init__(ctx)
+        self.clock = clock
         self.read_at: tuple[datetime, datetime] | None = None  # (device, local) when read
 
     def compose(self) -> ComposeResult:
@@ -59,10 +62,12 @@ class ClockScreen(SystemBase):
             return
         client = self.ctx.client
 
+        clock = self.clock
+
         def call() -> tuple[datetime, datetime]:
-            before = datetime.now(UTC)
+            before = clock()
             device = dev.read_time(client, admin)
-            return device, before + (datetime.now(UTC) - before) / 2
+            return device, before + (clock() - before) / 2
 
         self.run_core("Read clock", call, self._read, mutation=False)
 
@@ -74,7 +79,7 @@ class ClockScreen(SystemBase):
         if self.read_at is None:
             return
         device, local = self.read_at
-        now = datetime.now(UTC)
+        now = self.clock()
         shown = device + (now - local)
         self.query_one("#clocks", Static).update(rows([
             ("Device clock", f"{shown:%Y-%m-%d %H:%M:%S}Z"),
@@ -109,6 +114,6 @@ class ClockScreen(SystemBase):
 
     def _was_set(self, moment: datetime) -> None:
         self.changed = True
-        self.read_at = (moment, datetime.now(UTC) - timedelta(seconds=0))
+        self.read_at = (moment, self.clock())
         self.status(f"Device clock set to {moment:%Y-%m-%d %H:%M:%S}Z.")
         self.read()

@@ -85,9 +85,15 @@ class SystemScreen(SystemBase):
     """
 
     def __init__(
-        self, ctx: DeviceContext, store: ProfileStore | None = None, backup_first: BackupFirst | None = None
+        self,
+        ctx: DeviceContext,
+        store: ProfileStore | None = None,
+        backup_first: BackupFirst | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`clock` is this computer's clock (fixed in snapshots)."""
         super().__init__(ctx)
+        self.clock = clock
         self.store = store
         self.backup_first = backup_first
         self.overview: Overview | None = None
@@ -127,7 +133,7 @@ class SystemScreen(SystemBase):
 
     def _tick(self) -> None:
         if self.overview is not None:
-            self.query_one("#overview", Static).update(overview_rows(self.overview, datetime.now(UTC)))
+            self.query_one("#overview", Static).update(overview_rows(self.overview, self.clock()))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -165,7 +171,7 @@ class SystemScreen(SystemBase):
         ctx = self.ctx
         factories: dict[str, Callable[[], Screen[bool]]] = {
             "network": lambda: NetworkScreen(ctx, self.store),
-            "time": lambda: ClockScreen(ctx),
+            "time": lambda: ClockScreen(ctx, self.clock),
             "logging": lambda: LoggingScreen(ctx),
             "boot": lambda: BootScreen(ctx),
             "tls": lambda: TlsScreen(ctx),
