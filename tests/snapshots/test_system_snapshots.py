@@ -45,7 +45,9 @@ CERT = dev.TlsCertificate(
 @pytest.fixture(autouse=True)
 def fixed_device(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every device read answers fixed values: behaviour is tested against the emulator elsewhere."""
-    overview = actions.Overview(INFO, DeviceState.OPERATIONAL, DEVICE_TIME, NOW, NETWORK, LOGGING, False, CERT)
+    overview = actions.Overview(
+        INFO, DeviceState.OPERATIONAL, DEVICE_TIME, NOW, NETWORK, LOGGING, False, CERT
+    )
     monkeypatch.setattr(actions, "read_overview", lambda client, admin: overview)
     monkeypatch.setattr(dev, "read_system_info", lambda client, admin: INFO)
     monkeypatch.setattr(dev, "read_time", lambda client, admin: DEVICE_TIME)
