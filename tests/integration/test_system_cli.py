@@ -175,3 +175,16 @@ def test_reboot_needs_yes_in_a_script(setup: Setup, capsys: pytest.CaptureFixtur
     assert code == 2 and setup.client.state() is DeviceState.OPERATIONAL
     code, _, _ = run(setup, capsys, "reboot", "--yes")
     assert code == 0 and setup.client.state() is DeviceState.LOCKED
+
+
+def test_network_move_updates_the_profile_on_request(
+    setup: Setup, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hsmconsole.device import system as dev
+
+    dev.set_network(setup.client, Credentials("admin", Secret("adminadmin")),
+                    dev.NetworkSettings("127.0.0.1", "255.0.0.0"))  # fmt: skip
+    code, _, err = run(setup, capsys, "network", "--ip-address", "127.0.0.3", "--yes", "--update-profile")
+    port = setup.emu.host_port.rsplit(":", 1)[1]
+    assert code == 0 and f"now answers at 127.0.0.3:{port}" in err
+    assert ProfileStore(default_config_dir()).get("dev").host == f"127.0.0.3:{port}"
