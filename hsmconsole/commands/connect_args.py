@@ -78,10 +78,21 @@ def credentials(args: argparse.Namespace, profile: Profile) -> Credentials:
         raise InputError(
             f"No passphrase for {user}.", "Give --passphrase-file F (a 0600 file, or - for stdin)."
         )
-    typed = getpass.getpass(f"Passphrase of {user} on {profile.name}: ")
+    try:
+        typed = getpass.getpass(f"Passphrase of {user} on {profile.name}: ")
+    except EOFError:
+        raise InputError("No passphrase typed; nothing was done.") from None
     if not typed:
         raise InputError("No passphrase typed; nothing was done.")
     return Credentials(user, Secret(typed, label=f"passphrase of {user}"))
+
+
+def ask(prompt: str) -> str:
+    """One answer typed on the terminal; end of input (Ctrl+D) stops, with nothing changed."""
+    try:
+        return input(prompt)
+    except EOFError:
+        raise InputError("No answer (end of input); nothing was changed.") from None
 
 
 def interactive() -> bool:
@@ -95,14 +106,14 @@ def confirm(question: str, *, yes: bool, flag: str = "--yes") -> None:
     if not interactive():
         raise InputError(f"{question} Not asked: this is not a terminal.", f"Add {flag} to go ahead.")
     print(question, file=sys.stderr)
-    answer = input("Go ahead? [y/N] ").strip().lower()
+    answer = ask("Go ahead? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise InputError("Stopped; nothing was changed.")
 
 
 def typed_confirmation(prompt: str) -> str:
     print(prompt, file=sys.stderr)
-    return input("> ")
+    return ask("> ")
 
 
 class ProgressBar:

@@ -15,6 +15,7 @@ from hsmconsole.commands.common import usage
 from hsmconsole.commands.connect_args import (
     ProgressBar,
     add_device_options,
+    ask,
     confirm,
     credentials,
     interactive,
@@ -199,7 +200,7 @@ def _network(args: argparse.Namespace) -> int:
     if change.reconnect_to:
         print(f"The profile '{t.profile.name}' reached the device at {t.profile.host}; it now answers "
               f"at {change.reconnect_to}.", file=sys.stderr)  # fmt: skip
-        if args.update_profile or (interactive() and input("Update the profile? [y/N] ").strip().lower()
+        if args.update_profile or (interactive() and ask("Update the profile? [y/N] ").strip().lower()
                                    in ("y", "yes")):  # fmt: skip
             t.store.save(actions.moved_profile(t.profile, change.reconnect_to))
             print(f"Profile '{t.profile.name}' now points at {change.reconnect_to}.", file=sys.stderr)
@@ -277,7 +278,7 @@ def _update(args: argparse.Namespace) -> int:
         print("The device accepted the image. Release notes:", file=sys.stderr)
         print(notes)
         if not (args.commit or args.cancel):
-            answer = input("Install it now (the device reboots)? [commit/cancel] ").strip().lower()
+            answer = ask("Install it now (the device reboots)? [commit/cancel] ").strip().lower()
             commit = answer == "commit"
     if commit:
         actions.commit_update(t.client, admin, t.journal)

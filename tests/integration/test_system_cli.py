@@ -188,3 +188,57 @@ def test_network_move_updates_the_profile_on_request(
     port = setup.emu.host_port.rsplit(":", 1)[1]
     assert code == 0 and f"now answers at 127.0.0.3:{port}" in err
     assert ProfileStore(default_config_dir()).get("dev").host == f"127.0.0.3:{port}"
+
+
+def _on_a_terminal(argv: list[str], answers: list[tuple[str, str]], env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI as a process on a pseudo-terminal; answer each prompt (text seen → line typed)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    main_fd, sub_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "hsmconsole", *argv], stdin=sub_fd, stdout=sub_fd,
+                            stderr=sub_fd, env=env, close_fds=True)  # fmt: skip
+    os.close(sub_fd)
+    seen = ""
+    pending = list(answers)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main_fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main_fd, 4096).decode(errors="replace")
+            except OSError:  # the child closed the terminal
+                break
+            seen += chunk
+        if pending and pending[0][0] in seen:
+            os.write(main_fd, (pending.pop(0)[1] + "\n").encode())
+        if proc.poll() is not None and not ready:
+            break
+    code = proc.wait(10)
+    os.close(main_fd)
+    return code, seen
+
+
+@pytest.mark.slow
+def test_interactive_update_and_factory_reset_on_a_terminal(setup: Setup, tmp_path: Path) -> None:
+    import os
+
+    env = dict(os.environ)  # the XDG directories of the fixture are in it
+    image = tmp_path / "update.img"
+    image.write_bytes(build_update(VENDOR, "Release 7.1 notes", "7.1", bytes(512 * 2048)))
+    code, seen = _on_a_terminal(["system", "update", str(image), *setup.args],
+                                [("[commit/cancel]", "cancel")], env)  # fmt: skip
+    assert code == 0, seen
+    assert "Uploading [" in seen and "100%" in seen and "Release 7.1 notes" in seen and "cancelled" in seen
+    device_id = setup.emu.hsm.device_id
+    code, seen = _on_a_terminal(["system", "factory-reset", *setup.args], [("type its device id", "00")], env)
+    assert code == 2 and "not this device's id" in seen
+    assert setup.client.state() is DeviceState.OPERATIONAL
+    code, seen = _on_a_terminal(["system", "factory-reset", *setup.args],
+                                [("type its device id", device_id)], env)  # fmt: skip
+    assert code == 0, seen
+    assert "every key, every user" in seen and "Make a backup first" in seen
