@@ -310,3 +310,34 @@ async def test_metrics_with_a_metrics_user(rig: Rig) -> None:
     await settle(rig.pilot)
     assert isinstance(rig.app.screen, MetricsScreen)
     assert "uptime" in rig.text("#metrics")
+
+
+async def test_shutdown_behind_a_typed_confirmation(rig: Rig) -> None:
+    await rig.open("shutdown")
+    assert isinstance(rig.app.screen, TypedConfirm)
+    await rig.pilot.press("escape")
+    await settle(rig.pilot)
+    assert isinstance(rig.app.screen, SystemScreen) and not rig.emu.powered_off
+    await rig.open("shutdown")
+    await rig.pilot.press(*"shutdown", "enter")
+    await settle(rig.pilot)
+    assert rig.emu.wait(10) and rig.emu.powered_off
+    assert rig.actions() == [("system.shutdown", "ok")]
+
+
+async def test_update_can_be_dropped(rig: Rig, tmp_path: Path) -> None:
+    good = tmp_path / "good.img"
+    good.write_bytes(build_update(VENDOR, "to be dropped", "6.5", bytes(512)))
+    await rig.open("update")
+    await rig.pilot.press("ctrl+g")  # nothing waiting yet: said in words
+    await settle(rig.pilot)
+    assert "No update is waiting" in rig.text("#status-line")
+    await rig.fill(image_file=str(good))
+    await rig.pilot.press("ctrl+s")
+    await settle(rig.pilot)
+    assert "to be dropped" in rig.text("#notes")
+    await rig.pilot.press("ctrl+g")
+    await settle(rig.pilot)
+    assert "cancelled" in rig.text("#status-line")
+    with pytest.raises(Exception, match="No update is waiting"):
+        dev.commit_update(rig.client, admin())

@@ -179,3 +179,15 @@ def test_device_id_must_be_typed_in_full() -> None:
             check_device_id(typed, "ABC123XYZ0")
     with pytest.raises(InputError):
         check_device_id("", "")
+
+
+def test_the_dashboard_offers_system_settings_only_with_an_admin_session() -> None:
+    from hsmconsole.models import DeviceState, actions_for
+
+    def system(state: DeviceState, session: bool) -> tuple[bool, str]:
+        act = next(a for a in actions_for(state, admin_session=session) if a.id == "system")
+        return act.enabled, act.reason
+
+    assert system(DeviceState.OPERATIONAL, True) == (True, "")
+    assert system(DeviceState.OPERATIONAL, False) == (False, "needs an admin session")
+    assert system(DeviceState.LOCKED, False) == (False, "only on an Operational device")
