@@ -14,7 +14,7 @@ from hsmconsole.device import system as dev
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile
 from hsmconsole.device.tls import split_host_port
-from hsmconsole.errors import ErrorKind, HsmConsoleError, InputError
+from hsmconsole.errors import ConnectionFailed, ErrorKind, HsmConsoleError, InputError
 from hsmconsole.journal.chain import Journal, JournalRefused, Outcome, record
 from hsmconsole.models import DeviceState
 
@@ -115,11 +115,20 @@ def change_network(
     detail = f"{settings.ip_address}/{prefix} gateway {settings.gateway}"
     if settings.ipv6 is not None:
         detail += f" ipv6 {settings.ipv6.cidr}"
-    journaled(client, journal, "system.network", admin, detail,
-              lambda: dev.set_network(client, admin, settings))  # fmt: skip
-    return NetworkChange(
-        before, settings, reconnect_host(client.profile.host, before.ip_address, settings.ip_address)
-    )
+    reconnect = reconnect_host(client.profile.host, before.ip_address, settings.ip_address)
+    try:
+        journaled(client, journal, "system.network", admin, detail,
+                  lambda: dev.set_network(client, admin, settings))  # fmt: skip
+    except ConnectionFailed as exc:
+        if reconnect is None:
+            raise
+        # The device may have moved before it answered: say where it would be now.
+        raise ConnectionFailed(
+            exc.title,
+            f"The console reached the device at its old address; if the change was made it now "
+            f"answers at {reconnect}: point the profile there and reconnect to check.",
+        ) from None
+    return NetworkChange(before, settings, reconnect)
 
 
 def change_time(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -15,7 +16,7 @@ from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.emulator.sysupdate import build_update
-from hsmconsole.errors import AuthError, InputError, IntegrityError, StateError
+from hsmconsole.errors import AuthError, ConnectionFailed, InputError, IntegrityError, StateError
 from hsmconsole.journal.chain import Journal, Outcome
 from hsmconsole.models import DeviceState, UserRole
 from hsmconsole.secrets import Secret
@@ -194,3 +195,23 @@ def test_factory_reset_needs_the_full_device_id(
     assert [(e.event.action, e.event.outcome) for e in journal.entries()] == [
         ("system.factory-reset", Outcome.REFUSED), ("system.factory-reset", Outcome.OK),
     ]
+
+
+def test_a_connection_lost_while_moving_says_where_the_device_would_be(
+    device: tuple[EmbeddedEmulator, DeviceClient],
+) -> None:
+    emu, client = device
+    dev.set_network(client, admin(), dev.NetworkSettings("127.0.0.1", "255.0.0.0"))
+
+    class DroppingClient(DeviceClient):
+        """The emulator cannot drop a connection mid-request; this client does, for the change only."""
+
+        def call(self, action: str, creds: Any, fn: Any, meaning: Any = None) -> Any:
+            if action == "Change network settings":
+                raise ConnectionFailed(f"{action}: the device did not answer.", "")
+            return super().call(action, creds, fn, meaning)
+
+    dropping = DroppingClient(client.profile)
+    with pytest.raises(ConnectionFailed, match="did not answer") as caught:
+        actions.change_network(dropping, admin(), dev.NetworkSettings("127.0.0.9", "255.0.0.0"))
+    assert f"127.0.0.9:{emu.host_port.rsplit(':', 1)[1]}" in caught.value.hint
