@@ -240,6 +240,19 @@ def check_device_id(typed: str, device_id: str) -> None:
         )
 
 
+def refuse_reset_locally(
+    client: DeviceClient, admin: Credentials, typed: str, device_id: str, journal: Journal | None = None
+) -> None:
+    """check_device_id for a screen that already knows the id: a typo is journaled as refused and
+    raised, and nothing is sent."""
+    try:
+        check_device_id(typed, device_id)
+    except InputError as exc:
+        _record(journal, "system.factory-reset", Outcome.REFUSED, admin.user_id, client.profile.name,
+                f"device id {device_id}: {exc.kind.value}")  # fmt: skip
+        raise
+
+
 def factory_reset(
     client: DeviceClient, admin: Credentials, typed_id: str, journal: Journal | None = None
 ) -> None:

@@ -11,7 +11,7 @@ from textual.widgets import Footer, Input, Static
 from hsmconsole.device import system as dev
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.profiles import ProfileStore
-from hsmconsole.errors import HsmConsoleError
+from hsmconsole.errors import ConnectionFailed, HsmConsoleError
 from hsmconsole.system import actions
 from hsmconsole.system.actions import NetworkChange
 from hsmconsole.system.validate import network_settings
@@ -121,7 +121,21 @@ class NetworkScreen(SystemBase):
             return
         client, journal = self.ctx.client, self.ctx.journal
         self.run_core("Change network", lambda: actions.change_network(client, admin, settings, journal),
-                      self._changed, mutation=True)  # fmt: skip
+                      self._changed, mutation=True, on_error=self._failed)  # fmt: skip
+
+    def _failed(self, err: HsmConsoleError) -> None:
+        self.show_error(err)
+        target = None
+        if self.current is not None and self.pending is not None:
+            target = actions.reconnect_host(
+                self.ctx.profile.host, self.current.ip_address, self.pending.ip_address
+            )
+        if isinstance(err, ConnectionFailed) and target:
+            # The device may have moved before it answered: following it is the way to find out.
+            self.status(f"No answer. If the change was made, the device now answers at {target}.")
+            self._offer_move(target)
+        else:
+            self.status(f"Not changed: {err.title}")
 
     def _changed(self, change: NetworkChange) -> None:
         self.changed = True
@@ -133,6 +147,9 @@ class NetworkScreen(SystemBase):
         new = change.reconnect_to
         self.status(f"Changed. The device now answers at {new}, not {self.ctx.profile.host}: "
                     f"reconnect to {new}.")  # fmt: skip
+        self._offer_move(new)
+
+    def _offer_move(self, new: str) -> None:
         ask = AskDialog(
             f"Point profile '{self.ctx.profile.name}' at {new}?",
             f"The device moved from {self.ctx.profile.host} to {new}. The profile keeps its pinned "

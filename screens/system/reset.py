@@ -88,14 +88,15 @@ class FactoryResetScreen(SystemBase):
         event.stop()
         typed = event.value
         try:
-            actions.check_device_id(typed, self.device_id)  # a typo never reaches the device
             admin = self.admin()
+            client, journal = self.ctx.client, self.ctx.journal
+            # A typo never reaches the device; it is journaled as a refused reset.
+            actions.refuse_reset_locally(client, admin, typed, self.device_id, journal)
         except HsmConsoleError as exc:
             event.input.value = ""
             self.status(f"{exc.title} {exc.hint}")
             self.show_error(exc)
             return
-        client, journal = self.ctx.client, self.ctx.journal
         self.status("Erasing ...")
         self.run_core("Factory reset", lambda: actions.factory_reset(client, admin, typed, journal),
                       self._reset, mutation=True)  # fmt: skip

@@ -291,14 +291,16 @@ async def test_factory_reset_needs_the_full_id(rig: Rig) -> None:
     await settle(rig.pilot)
     assert rig.text("#backup-offer") == "A backup was made just now."
     device_id = rig.emu.hsm.device_id
+    writes = rig.emu.hsm.kv_writes
     await rig.pilot.press(*device_id[:-1], "enter")
     await settle(rig.pilot)
-    assert rig.client.state() is DeviceState.OPERATIONAL and rig.actions() == []
+    assert rig.client.state() is DeviceState.OPERATIONAL and rig.emu.hsm.kv_writes == writes
+    assert rig.actions() == [("system.factory-reset", "refused")]
     await rig.pilot.press(*device_id, "enter")
     await settle(rig.pilot)
     fresh = DeviceClient(Profile("after", rig.emu.host_port, fingerprint=rig.emu.fingerprint))
     assert fresh.state() is DeviceState.UNPROVISIONED
-    assert rig.actions() == [("system.factory-reset", "ok")]
+    assert rig.actions() == [("system.factory-reset", "refused"), ("system.factory-reset", "ok")]
     assert isinstance(rig.app.screen, ConnectScreen)  # the new certificate is confirmed there
 
 
