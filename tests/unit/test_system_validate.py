@@ -191,3 +191,22 @@ def test_the_dashboard_offers_system_settings_only_with_an_admin_session() -> No
     assert system(DeviceState.OPERATIONAL, True) == (True, "")
     assert system(DeviceState.OPERATIONAL, False) == (False, "needs an admin session")
     assert system(DeviceState.LOCKED, False) == (False, "only on an Operational device")
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "kind", "words"),
+    [
+        (409, "Update already in progress.", "state", "already waiting"),
+        (409, "Software version downgrade not allowed.", "input", "downgrade"),
+        (400, "Signature check of update image failed.", "integrity", "signature is not valid"),
+        (400, "Invalid update file", "input", "not an update image the device can read"),
+        (412, "", "state", "not Operational"),
+        (403, "", "auth", "only an administrator"),
+        (500, "internal error", "device", "unexpected answer"),
+    ],
+)
+def test_update_refusals_are_told_apart(status: int, message: str, kind: str, words: str) -> None:
+    from hsmconsole.device.system import update_refusal
+
+    err = update_refusal(status, message)
+    assert err.kind.value == kind and words in err.title
