@@ -122,8 +122,8 @@ def read_system_info(client: DeviceClient, admin: Credentials) -> SystemInfo:
         body = s._get_api().system_info_get().body
 
         def field(name: str) -> str:
-            value = body.get(name)
-            return str(value) if value is not None and not hasattr(value, "unset") else ""
+            value = body.get(name)  # every field is text; a missing one is "" rather than a failure
+            return value if isinstance(value, str) else ""
 
         return SystemInfo(
             info.vendor, info.product, field("softwareVersion"), field("softwareBuild"),
