@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from hsmconsole.custody.shares import SecretKind, Share, parse_shares
+from hsmconsole.custody.split import combine_shares
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore, default_data_dir
@@ -17,6 +19,7 @@ from hsmconsole.journal.chain import Journal
 from hsmconsole.secrets import Secret
 
 _MAX_PASSPHRASE_FILE = 4096
+_MAX_SHARE_FILE = 1 << 20
 
 
 def add_device_options(p: argparse.ArgumentParser, *, default_user: str = "admin") -> None:
@@ -27,6 +30,12 @@ def add_device_options(p: argparse.ArgumentParser, *, default_user: str = "admin
         help="file whose first line is the passphrase ('-': stdin); without it: the OS keyring "
         "(day-to-day users), else a prompt on a terminal",
     )  # fmt: skip
+    if default_user == "admin":
+        p.add_argument(
+            "--share-file", action="append", metavar="F",
+            help="a file of admin shares (repeatable, '-' once for stdin): a quorum of them "
+            "rebuilds the admin passphrase in memory",
+        )  # fmt: skip
 
 
 @dataclass
@@ -65,9 +74,54 @@ def read_passphrase_file(path: str) -> Secret:
         raise InputError(f"{path} is not UTF-8 text.", "A passphrase file holds one line of text.") from None
 
 
+def admin_from_shares(paths: list[str]) -> Secret:
+    """The admin passphrase combined from a quorum of share files; refused unless they are admin
+    shares of one set (the same checks as the console's quorum entry)."""
+    if paths.count("-") > 1:
+        raise InputError("stdin ('-') can be given only once.")
+    shares: list[Share] = []
+    for path in paths:
+        raw = sys.stdin.buffer.read(_MAX_SHARE_FILE) if path == "-" else _read_file(path, _MAX_SHARE_FILE)
+        try:
+            text = Secret(raw.decode("utf-8-sig"), label="share text")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not a text file of shares.") from None
+        for share in parse_shares(text, source=path):
+            if not isinstance(share, Share):
+                raise InputError(
+                    f"{path} holds a raw share, which does not say what it is a share of.",
+                    "Combine raw shares with 'hsmconsole shares combine' into a 0600 file and give "
+                    "it with --passphrase-file.",
+                )
+            if share.set.kind is not SecretKind.ADMIN:
+                raise InputError(
+                    f"{share.name} from {path} is a share of the {share.set.secret_name}, not of the "
+                    "admin passphrase.",
+                    "Give admin shares.",
+                )
+            shares.append(share)
+    return combine_shares(shares)
+
+
+def _read_file(path: str, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc.strerror}.", "Check the file name.") from None
+    if len(data) > limit:
+        raise InputError(f"{path} is too long for what it should hold.", "Check the file name.")
+    return data
+
+
 def credentials(args: argparse.Namespace, profile: Profile) -> Credentials:
     """The user's passphrase from --passphrase-file, the OS keyring (never the admin's), or a prompt."""
     user = args.user
+    share_files = getattr(args, "share_file", None)
+    if share_files:
+        if args.passphrase_file:
+            raise InputError("Give either --passphrase-file or --share-file, not both.")
+        return Credentials(user, admin_from_shares(share_files))
     if args.passphrase_file:
         return Credentials(user, read_passphrase_file(args.passphrase_file))
     if user != "admin":

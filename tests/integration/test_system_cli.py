@@ -242,3 +242,29 @@ def test_interactive_update_and_factory_reset_on_a_terminal(setup: Setup, tmp_pa
                                 [("type its device id", device_id)], env)  # fmt: skip
     assert code == 0, seen
     assert "every key, every user" in seen and "Make a backup first" in seen
+
+
+def test_admin_from_a_quorum_of_share_files(
+    setup: Setup, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from hsmconsole.custody.shares import SecretKind, encode_share
+    from hsmconsole.custody.split import split_secret
+
+    def files(secret: str, kind: SecretKind) -> list[str]:
+        paths = []
+        for i, share in enumerate(split_secret(Secret(secret), threshold=2, count=3, kind=kind)):
+            path = tmp_path / f"{kind.value}-{i}.share"
+            path.write_bytes(encode_share(share).reveal())
+            paths.append(str(path))
+        return paths
+
+    admin_files = files("adminadmin", SecretKind.ADMIN)
+    code = main(["system", "time", "--profile", "dev", "--share-file", admin_files[0],
+                 "--share-file", admin_files[2], "--json"])  # fmt: skip
+    assert code == 0 and "device_time" in json.loads(capsys.readouterr().out)
+    code = main(["system", "time", "--profile", "dev", "--share-file", admin_files[0]])
+    assert code == 2 and "needs 2" in capsys.readouterr().err
+    unlock_files = files("unlockunlock", SecretKind.UNLOCK)
+    code = main(["system", "time", "--profile", "dev", "--share-file", unlock_files[0],
+                 "--share-file", unlock_files[1]])  # fmt: skip
+    assert code == 2 and "not of the admin passphrase" in capsys.readouterr().err
