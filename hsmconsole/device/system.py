@@ -298,8 +298,14 @@ def update_refusal(status: int, message: str) -> HsmConsoleError:
             f"This file is not an update image the device can read.{said}",
             "Check that it is a NetHSM update image and was copied completely; nothing was changed.",
         )
-    if status in (401, 403):
+    if status == 401:
+        return AuthError("Upload update: wrong user name or passphrase.", "Check both and retry.")
+    if status == 403:
         return AuthError("Upload update: only an administrator may do that.", "")
+    if status == 429:
+        return AuthError(
+            "Upload update: too many failed attempts just now.", "Wait a second and try again."
+        )
     if status == 412:
         return StateError(
             "Upload update: the device is not Operational.", "Unlock it first, then try again."

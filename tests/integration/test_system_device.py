@@ -147,7 +147,7 @@ def test_update_refusals_in_plain_words(device: tuple[EmbeddedEmulator, DeviceCl
         dev.cancel_update(client, admin())
     dev.upload_update(client, admin(), build_update(VENDOR, "n", "6.0", bytes(512)))
     dev.cancel_update(client, admin())
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError, match="wrong user name or passphrase"):
         dev.upload_update(client, Credentials("admin", Secret("wrong-passphrase")), bytes(512))
 
 

@@ -202,6 +202,8 @@ def test_the_dashboard_offers_system_settings_only_with_an_admin_session() -> No
         (400, "Invalid update file", "input", "not an update image the device can read"),
         (412, "", "state", "not Operational"),
         (403, "", "auth", "only an administrator"),
+        (401, "", "auth", "wrong user name or passphrase"),
+        (429, "", "auth", "too many failed attempts"),
         (500, "internal error", "device", "unexpected answer"),
     ],
 )
