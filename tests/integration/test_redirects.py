@@ -1,4 +1,4 @@
-"""A pinned connection never follows a redirect: the emulator's own certificate answering 307 to plain HTTP."""
+"""A pinned connection never follows a redirect: the emulator's certificate answering 307 to plain HTTP."""
 
 from __future__ import annotations
 
@@ -107,7 +107,9 @@ def test_unlock_redirect_is_refused_and_nothing_reaches_the_target(
     assert trap.connections == 0 and UNLOCK.encode() not in trap.received
 
 
-def test_a_pinned_sdk_client_refuses_redirects_too(redirecting_emulator: EmbeddedEmulator, trap: Trap) -> None:
+def test_a_pinned_sdk_client_refuses_redirects_too(
+    redirecting_emulator: EmbeddedEmulator, trap: Trap
+) -> None:
     sdk = nethsm.NetHSM(redirecting_emulator.host_port)
     pin_sdk(sdk, redirecting_emulator.fingerprint)
     try:
