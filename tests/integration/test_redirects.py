@@ -78,7 +78,7 @@ def trap() -> Iterator[Trap]:
 
 @pytest.fixture
 def redirecting_emulator(trap: Trap, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedEmulator]:
-    real = emulator_server.build_app
+    real = emulator_server.build_app  # type: ignore[attr-defined]
     target = f"http://127.0.0.1:{trap.port}"
     monkeypatch.setattr(emulator_server, "build_app", lambda *a, **kw: _redirecting(real(*a, **kw), target))
     with EmbeddedEmulator() as emu:
