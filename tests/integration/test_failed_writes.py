@@ -23,6 +23,7 @@ from tests.integration.process import REPO, Emulator
 UNLOCK = "unlockunlock"
 ADMIN = "adminadmin"
 NEW_UNLOCK = "changed-unlock-passphrase"
+AES = [nethsm.KeyMechanism.AES_DECRYPTION_CBC]
 FULL_AT = 192 * 1024  # bytes a store file may grow to: a few dozen commits after provisioning
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def test_writes_on_a_full_disk_are_refused_and_never_applied(tmp_path: Path) -> 
         failed_id = ""
         for n in range(400):  # each commit adds a page to the write-ahead log until the limit
             try:
-                admin.generate_key(nethsm.KeyType.GENERIC, [nethsm.KeyMechanism.AES_DECRYPTION_CBC], 128, f"k{n}")
+                admin.generate_key(nethsm.KeyType.GENERIC, AES, 128, f"k{n}")
                 created += 1
             except nethsm.NetHSMError as exc:
                 assert _status(exc) == 500, exc
@@ -113,7 +114,8 @@ def test_writes_on_a_full_disk_are_refused_and_never_applied(tmp_path: Path) -> 
         time.sleep(1.1)  # the unlock rate limit after a wrong passphrase
         emu.client().unlock(UNLOCK)
         # A signature counted in RAM must be written at shutdown: the disk refuses it.
-        emu.client("op1", "operatorpass").sign("signer", nethsm.Base64.from_encoded(base64.b64encode(b"x" * 32)), nethsm.SignMode.EDDSA)
+        message = nethsm.Base64.from_encoded(base64.b64encode(b"x" * 32))
+        emu.client("op1", "operatorpass").sign("signer", message, nethsm.SignMode.EDDSA)
         code, _, err = emu.stop(signal.SIGTERM)
         assert code == 1, err
         assert "Traceback" not in err and "could not save" in err
@@ -128,7 +130,7 @@ def test_writes_on_a_full_disk_are_refused_and_never_applied(tmp_path: Path) -> 
         assert failed_id not in admin.list_keys()
         assert "op2" not in admin.list_users()
         assert admin.list_operator_tags("op1") == []
-        admin.generate_key(nethsm.KeyType.GENERIC, [nethsm.KeyMechanism.AES_DECRYPTION_CBC], 128, failed_id)
+        admin.generate_key(nethsm.KeyType.GENERIC, AES, 128, failed_id)
         code, _, err = emu.stop(signal.SIGTERM)
         assert code == 0, err
 
