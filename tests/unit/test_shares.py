@@ -314,3 +314,32 @@ def test_a_typo_in_a_later_share_names_its_line_in_the_whole_file() -> None:
     with pytest.raises(ShareFormatError) as info:
         parse_shares(text, source="f.txt")
     assert info.value.line == first_line_of_third + row
+
+
+def _names(text: str, *candidates: str) -> list[str]:
+    return [c for c in candidates if c in text]
+
+
+@pytest.mark.parametrize("forged_first", [True, False])
+def test_a_forged_share_with_one_honest_share_blames_neither(forged_first: bool) -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=2, count=3)
+    forged = _forge(shares[0], threshold=3)  # named "forged"
+    honest = roundtrip(shares[1], "honest")
+    pair = [forged, honest] if forged_first else [honest, forged]
+    with pytest.raises(IntegrityError) as info:
+        combine_shares(pair)
+    title = info.value.title
+    # Both named as the pair that disagrees; the message blames neither one alone.
+    assert _names(title, "(forged)", "(honest)") == ["(forged)", "(honest)"] or _names(
+        title, "(honest)", "(forged)"
+    ) == ["(honest)", "(forged)"]
+    assert "one of them was altered" in title
+
+
+def test_a_forged_share_against_a_majority_is_named() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=2, count=3)
+    forged = _forge(shares[0], threshold=3)
+    with pytest.raises(IntegrityError) as info:
+        combine_shares([forged, roundtrip(shares[1], "honest1"), roundtrip(shares[2], "honest2")])
+    assert "(forged)" in info.value.title and "honest" not in info.value.title
+    assert "it was altered" in info.value.title
