@@ -280,24 +280,24 @@ def main() -> int:
         small, large = (int(n) for n in args.keys.split(","))
         print(f"store (state directory, SQLite WAL), {args.seconds:.0f} s per figure:")
         bench_store(args.seconds, small, large)
-    if "start" not in sections and "signing" not in sections:
-        return 0
-    proc = cold_start_process(args.starts)
-    print(
-        f"cold start, `python -m hsmconsole emulator` process → first /health/state answer: "
-        f"median {statistics.median(proc) * 1000:.0f} ms (min {min(proc) * 1000:.0f}, n={len(proc)})"
-    )
-    emb = cold_start_embedded(args.starts)
-    print(
-        f"cold start, in-process EmbeddedEmulator.start() → first /health/state answer: "
-        f"median {statistics.median(emb) * 1000:.1f} ms (min {min(emb) * 1000:.1f}, n={len(emb)})"
-    )
-    print(f"signing over one keep-alive HTTPS connection through the SDK ({args.seconds:.0f} s each):")
-    for name, sdk, local in bench_signing(args.seconds):
+    if "start" in sections:
+        proc = cold_start_process(args.starts)
         print(
-            f"  {name:15} SDK→emulator {sdk:8.1f}/s   in-process cryptography {local:9.1f}/s   "
-            f"ratio {local / sdk:6.1f}x"
+            f"cold start, `python -m hsmconsole emulator` process → first /health/state answer: "
+            f"median {statistics.median(proc) * 1000:.0f} ms (min {min(proc) * 1000:.0f}, n={len(proc)})"
         )
+        emb = cold_start_embedded(args.starts)
+        print(
+            f"cold start, in-process EmbeddedEmulator.start() → first /health/state answer: "
+            f"median {statistics.median(emb) * 1000:.1f} ms (min {min(emb) * 1000:.1f}, n={len(emb)})"
+        )
+    if "signing" in sections:
+        print(f"signing over one keep-alive HTTPS connection through the SDK ({args.seconds:.0f} s each):")
+        for name, sdk, local in bench_signing(args.seconds):
+            print(
+                f"  {name:15} SDK→emulator {sdk:8.1f}/s   in-process cryptography {local:9.1f}/s   "
+                f"ratio {local / sdk:6.1f}x"
+            )
     return 0
 
 
