@@ -25,15 +25,13 @@ SHA-256(DK‖"config_store")), /local/<devid>/config/* (sealed with the config d
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -43,72 +41,25 @@ from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_config import Settings
 from hsmconsole.emulator.hsm_keys import Keys
+from hsmconsole.emulator.hsm_locking import (
+    WRITE_FAILED,
+    Transactional,
+    _operational,
+    _operational_reader,
+    _reader,
+    _record_change,
+    _synchronized,
+)
 from hsmconsole.emulator.hsm_sealed import SealedStores
 from hsmconsole.emulator.hsm_types import UNAVAILABLE, DeviceState, Role, UserRecord
 from hsmconsole.emulator.hsm_users import Namespaces, Users
-from hsmconsole.emulator.store import KVStore, StoreWriteError, load_hardware, save_hardware
+from hsmconsole.emulator.store import KVStore, load_hardware, save_hardware
 
 __all__ = ["ApiError", "DeviceState", "Hsm", "Role", "UserRecord"]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
-WRITE_FAILED = "Could not write to disk."  # keyfender's answer (500) when the store refuses a write
-
-
-def _synchronized(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    """A change of device state: both locks for the whole call, its store writes one transaction."""
-
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._write_lock, self._lock:
-            return self._transaction(fn, False, False, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-def _operational(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    """_synchronized, and 412 "Service not available" unless the device is Operational."""
-
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._write_lock, self._lock:
-            return self._transaction(fn, True, False, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-def _record_change(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    """A change of records only (keys, users, namespaces, tags) on an Operational device: computed
-    under both locks, but written to disk holding only the write lock, so that reads and signing by
-    other clients never wait for another request's disk write. They see the change once it is durable."""
-
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._write_lock:
-            return self._transaction(fn, True, True, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-def _reader(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    """A read (or a RAM-only change such as an operation count): only the short instance lock."""
-
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
-            return fn(self, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-def _operational_reader(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
-            self._require(DeviceState.OPERATIONAL)
-            return fn(self, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-class Hsm:
+class Hsm(Transactional):
     """One emulated NetHSM. Thread-safe, because the ASGI app calls it from several worker threads
     (slow scrypt calls run off the event loop). Two locks, always taken in this order:
     `_write_lock` serialises every change from its first read to its durable write; `_lock` guards
@@ -134,8 +85,7 @@ class Hsm:
         `update_key` is the RSA key whose signatures on update images are trusted (the device's vendor
         key); without one every update image is refused as unsigned. `software_version` is the firmware
         version until an update is committed (then the committed one, kept with the hardware identity)."""
-        self._lock = threading.RLock()
-        self._write_lock = threading.RLock()
+        super().__init__()
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._state_dir = state_dir
@@ -160,7 +110,6 @@ class Hsm:
         self._dk: bytes | None = None
         self._pending_update: str | None = None
         self._powered_off = False
-        self._kv_in_transaction = False
         try:
             with self._write_lock, self._lock:
                 self._transaction(Hsm._boot, False, False)
@@ -184,6 +133,9 @@ class Hsm:
             self._cfg.domain_config_key, dict(self._keys._ops),
         )  # fmt: skip
 
+    def _require_operational(self) -> None:
+        self._require(DeviceState.OPERATIONAL)
+
     def _restore_memory(self, saved: tuple[Any, ...]) -> None:
         s = self._settings
         (
@@ -191,53 +143,6 @@ class Hsm:
             self._software_version, s.time_offset, s.tls_key_pem, s.tls_chain, self._sealed.keys,
             self._cfg.domain_config_key, self._keys._ops,
         ) = saved  # fmt: skip
-
-    def _transaction(
-        self,
-        fn: Callable[Concatenate[Hsm, _P], _R],
-        operational: bool,
-        write_unlocked: bool,
-        *args: _P.args,
-        **kwargs: _P.kwargs,
-    ) -> _R:
-        """Run `fn` as one store transaction (the caller holds `_write_lock`, and `_lock` unless
-        `write_unlocked`, in which case the disk write happens without it). Changes made before a
-        business error are kept, as each write was before. A write that fails is rolled back."""
-        if self._kv_in_transaction:
-            if operational:
-                self._require(DeviceState.OPERATIONAL)
-            return fn(self, *args, **kwargs)  # nested in a change: its transaction takes this too
-        error: BaseException | None = None
-        with self._lock:
-            if operational:
-                self._require(DeviceState.OPERATIONAL)
-            saved = self._memory()
-            self._kv.begin()
-            self._kv_in_transaction = True
-            try:
-                result = fn(self, *args, **kwargs)
-            except BaseException as exc:
-                error = exc
-            finally:
-                self._kv_in_transaction = False
-                changes = self._kv.end()
-            if not write_unlocked:
-                self._make_durable(changes, saved)
-        if write_unlocked:
-            self._make_durable(changes, saved)
-        if error is not None:
-            raise error
-        return result
-
-    def _make_durable(self, changes: dict[str, bytes | None], saved: tuple[Any, ...]) -> None:
-        try:
-            self._kv.flush(changes)
-        except StoreWriteError:
-            with self._lock:
-                self._restore_memory(saved)
-            raise ApiError(500, WRITE_FAILED) from None
-        with self._lock:
-            self._kv.apply(changes)
 
     @property
     def _store_keys(self) -> dict[str, bytes]:
