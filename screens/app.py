@@ -23,6 +23,7 @@ from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
+from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
 
 ClientFactory = Callable[[Profile], DeviceClient]
@@ -37,6 +38,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
+        "rotate": RotationScreen,
     }
 
 

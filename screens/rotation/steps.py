@@ -1,0 +1,44 @@
+"""The ceremony's hand-off, reveal and confirm screens, used as they are, with a rotation's abort wording."""
+
+from __future__ import annotations
+
+from screens.ceremony.confirm import ConfirmScreen
+from screens.ceremony.handoff import HandoffScreen
+from screens.ceremony.reveal import RevealScreen
+from screens.ceremony.step import ABORT_WORD, CeremonyStep, StepEnd
+from screens.dialogs import TypedConfirm
+
+ABORT_CONSEQUENCE = (
+    "The new shares handed out so far become void: their holders destroy them. Nothing was sent "
+    "to the device; the current shares keep working."
+)
+
+
+class _RotationAbort(CeremonyStep):
+    """The ceremony steps' abort dialog speaks of provisioning; in a rotation it must say what a
+    rotation's abort means (only the wording differs: same typed word, same StepEnd.ABORT)."""
+
+    def action_abort(self) -> None:
+        if isinstance(self.app.screen, TypedConfirm):
+            return
+        confirm = TypedConfirm("Abort the rotation?", ABORT_CONSEQUENCE, ABORT_WORD)
+        self.app.push_screen(confirm, self._rotation_abort_answered)
+
+    def _rotation_abort_answered(self, ok: bool | None) -> None:
+        if ok:
+            self.dismiss(StepEnd.ABORT)
+
+
+class RotationHandoff(_RotationAbort, HandoffScreen):
+    pass
+
+
+class RotationReveal(_RotationAbort, RevealScreen):
+    pass
+
+
+class RotationConfirm(_RotationAbort, ConfirmScreen):
+    pass
+
+
+__all__ = ["ABORT_CONSEQUENCE", "RotationConfirm", "RotationHandoff", "RotationReveal"]

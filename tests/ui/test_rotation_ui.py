@@ -1,0 +1,161 @@
+"""Rotation through the console (Pilot) against the emulator over HTTPS: hand-out, device change, recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, RadioSet
+
+from hsmconsole.access.session import AdminSession
+from hsmconsole.custody.quorum import ShareCollector
+from hsmconsole.custody.shares import SecretKind, encode_share
+from hsmconsole.custody.split import split_secret
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.device.credentials import CredentialVault
+from hsmconsole.device.profiles import Profile
+from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.errors import AuthError
+from hsmconsole.journal.chain import Journal
+from hsmconsole.rotation import recover
+from hsmconsole.secrets import Secret
+from screens.base import DeviceContext, Sessions
+from screens.dialogs import TypedConfirm
+from screens.rotation.current import CurrentQuorumScreen
+from screens.rotation.flow import RotationScreen
+from screens.rotation.recovery import RecoveryScreen
+from screens.rotation.target import TargetScreen
+from tests.ui.test_ceremony_flow import (
+    Harness,
+    Recorder,
+    custodian_turn,
+    fill,
+    screen_text,
+    type_text,
+    wait_for,
+    wait_screen,
+)
+
+pytestmark = pytest.mark.slow
+
+UNLOCK = "unlock-passphrase-for-rotation-ui"
+ADMIN = "admin-passphrase-for-rotation-ui"
+
+
+@pytest.fixture
+def device(emulator: EmbeddedEmulator, tmp_path: Path) -> tuple[DeviceContext, list[str]]:
+    profile = Profile("emu", emulator.host_port, emulator.fingerprint)
+    client = DeviceClient(profile)
+    client.provision(Secret(UNLOCK), Secret(ADMIN))
+    sessions = Sessions()
+    sessions.admin = AdminSession(Credentials("admin", Secret(ADMIN)))
+    ctx = DeviceContext(
+        profile, client, CredentialVault(), Journal(tmp_path / "journal.jsonl"), True, sessions
+    )
+    shares = split_secret(Secret(UNLOCK), threshold=2, count=3, kind=SecretKind.UNLOCK)
+    return ctx, [encode_share(s).reveal_str() for s in shares]
+
+
+async def _quorum(pilot, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    await wait_screen(pilot, CurrentQuorumScreen)
+    for text in texts:
+        box = pilot.app.screen.query_one("#share", Input)
+        box.value = text
+        box.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    await pilot.press("enter")
+
+
+async def test_rotate_unlock_through_the_console(device: tuple[DeviceContext, list[str]]) -> None:
+    ctx, old = device
+    app = Harness(lambda: RotationScreen(ctx))
+    rec = Recorder()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, TargetScreen)
+        await fill(pilot, "holders", "Bob, Dave")
+        await fill(pilot, "threshold", "3")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert "cannot be met" in screen_text(app)  # refused before any share is typed
+        await fill(pilot, "threshold", "2")
+        await pilot.press("ctrl+n")
+        await _quorum(pilot, old[:2])
+        for name in ("Bob", "Dave"):
+            await custodian_turn(pilot, rec, name, mistype=name == "Dave")
+        await wait_for(pilot, lambda: app.result is not False and app.result != "running", timeout=120)
+        assert app.result is True
+    # The new shares (from the custodians' paper) rebuild a passphrase the device takes; the old does not.
+    collector = ShareCollector(SecretKind.UNLOCK)
+    for name in ("Bob", "Dave"):
+        (text,) = rec.paper[name].values()
+        collector.add(Secret(text))
+    new = collector.combine()
+    admin = Credentials("admin", Secret(ADMIN))
+    ctx.client.set_unlock_passphrase(admin, Secret(new.reveal()), new)
+    with pytest.raises(AuthError):
+        ctx.client.set_unlock_passphrase(admin, Secret(UNLOCK), Secret(UNLOCK))
+    assert ctx.journal is not None
+    assert recover.pending(ctx.journal, "emu") == []
+    assert UNLOCK not in ctx.journal.path.read_text()
+
+
+async def test_abort_during_handout_voids_new_shares_and_recovery_is_offered(
+    device: tuple[DeviceContext, list[str]],
+) -> None:
+    ctx, old = device
+    app = Harness(lambda: RotationScreen(ctx))
+    rec = Recorder()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, TargetScreen)
+        pilot.app.screen.query_one("#kind", RadioSet).focus()
+        await fill(pilot, "holders", "Bob, Carol, Dave")
+        await fill(pilot, "threshold", "2")
+        await pilot.press("ctrl+n")
+        await _quorum(pilot, old[1:3])
+        await custodian_turn(pilot, rec, "Bob")
+        await wait_for(pilot, lambda: "Hand the keyboard to" in screen_text(app))
+        await pilot.press("escape")
+        await wait_screen(pilot, TypedConfirm)
+        assert "Abort the rotation?" in screen_text(app) and "Unprovisioned" not in screen_text(app)
+        await type_text(pilot, "abort")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.result is False)
+    assert ctx.journal is not None
+    assert recover.pending(ctx.journal, "emu") == []  # the journal says: discarded
+    ctx.client.set_unlock_passphrase(Credentials("admin", Secret(ADMIN)), Secret(UNLOCK), Secret(UNLOCK))
+
+
+async def test_recovery_screen_discards_a_rotation_killed_before_the_device(
+    device: tuple[DeviceContext, list[str]],
+) -> None:
+    ctx, old = device
+    from hsmconsole.rotation import run
+
+    collector = ShareCollector(SecretKind.UNLOCK)
+    for text in old[:2]:
+        collector.add(Secret(text))
+    rotation, recorder = run.start_rotation(
+        SecretKind.UNLOCK,
+        collector,
+        ["Bob", "Carol"],
+        2,
+        ctx.client,
+        admin=Credentials("admin", Secret(ADMIN)),
+        journal=ctx.journal,
+        device_id="emu",
+    )
+    run.generate(rotation, recorder)
+    rotation.wipe()  # killed here
+    app = Harness(lambda: RotationScreen(ctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, RecoveryScreen)
+        text = screen_text(app)
+        assert "Valid now: set" in text and "generation 1" in text
+        await pilot.press("enter")
+        await wait_screen(pilot, TypedConfirm)
+        await type_text(pilot, "discard")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.result is not None and app.result != "running")
+    assert ctx.journal is not None
+    assert recover.pending(ctx.journal, "emu") == []
