@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -41,12 +44,22 @@ class _Stopped(Exception):
         self.where = where
 
 
+_EMULATOR_JOURNALS: dict[str, Journal] = {}
+
+
 def journal_for(ctx: DeviceContext, data_dir: Path | None) -> Journal:
-    """The app's journal, or the data directory's (the emulator's history kept apart)."""
+    """The app's journal; for the built-in emulator (which has none) one per emulator run, in a
+    temporary directory: its state ends with the process, so must its unfinished rotations."""
     if ctx.journal is not None:
         return ctx.journal
-    own = "emulator-journal.jsonl" if ctx.emulator else "journal.jsonl"
-    return Journal((data_dir or default_data_dir()) / own)
+    if ctx.emulator:
+        host = ctx.profile.host
+        if host not in _EMULATOR_JOURNALS:
+            where = Path(tempfile.mkdtemp(prefix="hsmconsole-rotation-"))
+            atexit.register(shutil.rmtree, where, True)
+            _EMULATOR_JOURNALS[host] = Journal(where / "j.jsonl")
+        return _EMULATOR_JOURNALS[host]
+    return Journal((data_dir or default_data_dir()) / "journal.jsonl")
 
 
 class RotationScreen(Screen[bool]):

@@ -14,14 +14,17 @@ ABORT_CONSEQUENCE = (
 )
 
 
-class _RotationAbort(CeremonyStep):
+class RotationAbort(CeremonyStep):
     """The ceremony steps' abort dialog speaks of provisioning; in a rotation it must say what a
     rotation's abort means (only the wording differs: same typed word, same StepEnd.ABORT)."""
 
     def action_abort(self) -> None:
         if isinstance(self.app.screen, TypedConfirm):
             return
-        confirm = TypedConfirm("Abort the rotation?", ABORT_CONSEQUENCE, ABORT_WORD)
+        consequence = (
+            ABORT_CONSEQUENCE if self.secrets_exist else "Nothing was generated and nothing was sent."
+        )
+        confirm = TypedConfirm("Abort the rotation?", consequence, ABORT_WORD)
         self.app.push_screen(confirm, self._rotation_abort_answered)
 
     def _rotation_abort_answered(self, ok: bool | None) -> None:
@@ -29,16 +32,16 @@ class _RotationAbort(CeremonyStep):
             self.dismiss(StepEnd.ABORT)
 
 
-class RotationHandoff(_RotationAbort, HandoffScreen):
+class RotationHandoff(RotationAbort, HandoffScreen):
     pass
 
 
-class RotationReveal(_RotationAbort, RevealScreen):
+class RotationReveal(RotationAbort, RevealScreen):
     pass
 
 
-class RotationConfirm(_RotationAbort, ConfirmScreen):
+class RotationConfirm(RotationAbort, ConfirmScreen):
     pass
 
 
-__all__ = ["ABORT_CONSEQUENCE", "RotationConfirm", "RotationHandoff", "RotationReveal"]
+__all__ = ["ABORT_CONSEQUENCE", "RotationAbort", "RotationConfirm", "RotationHandoff", "RotationReveal"]

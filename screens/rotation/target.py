@@ -12,7 +12,8 @@ from textual.widgets import Footer, Input, Label, RadioButton, RadioSet, Static
 from hsmconsole.custody.shares import SecretKind, SetRef
 from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.rotation.plan import ROTATABLE, make_plan
-from screens.ceremony.step import COMMON_BINDINGS, CeremonyStep, StepEnd
+from screens.ceremony.step import COMMON_BINDINGS, StepEnd
+from screens.rotation.steps import RotationAbort
 
 _PLACEHOLDER_SET = SetRef("AAAAAAAA", 1)  # roster checks need no real set: the quorum comes next
 
@@ -24,7 +25,7 @@ class RotationTarget:
     threshold: int
 
 
-class TargetScreen(CeremonyStep):
+class TargetScreen(RotationAbort):
     """Builds `self.target`; refuses a bad roster or K-of-N before anyone types a share."""
 
     STEP_TITLE = "1. what and to whom"

@@ -159,3 +159,34 @@ async def test_recovery_screen_discards_a_rotation_killed_before_the_device(
         await wait_for(pilot, lambda: app.result is not None and app.result != "running")
     assert ctx.journal is not None
     assert recover.pending(ctx.journal, "emu") == []
+
+
+async def test_dashboard_offers_rotation_and_shows_credential_ages(
+    device: tuple[DeviceContext, list[str]], tmp_path: Path
+) -> None:
+    from hsmconsole.device.profiles import ProfileStore
+    from hsmconsole.journal.chain import JournalEvent, Outcome
+    from screens.app import HsmConsoleApp
+    from screens.dashboard import DashboardScreen
+    from tests.ui.conftest import settle
+
+    ctx, _ = device
+    assert ctx.journal is not None
+    ctx.journal.append(JournalEvent("ceremony", "ceremony.provisioned", Outcome.OK, device_id="emu"))
+    app = HsmConsoleApp(store=ProfileStore(tmp_path / "config"), profile=ctx.profile, journal=ctx.journal,
+                        emulator=True, keyring_notice=False)  # fmt: skip
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        dash = pilot.app.screen
+        assert isinstance(dash, DashboardScreen)
+        text = screen_text(app)
+        assert "Ages     unlock 0 d, admin 0 d, backup 0 d, tls 0 d (limit 365 d)" in text
+        assert "Rotate a device passphrase" in text
+        dash.run_action_id("rotate")
+        await wait_screen(pilot, TargetScreen)
+        await pilot.press("escape")  # nothing generated yet: a plain abort
+        await wait_screen(pilot, TypedConfirm)
+        assert "Abort the rotation?" in screen_text(app) and "Nothing was generated" in screen_text(app)
+        await type_text(pilot, "abort")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen))

@@ -141,3 +141,34 @@ def test_journal_round_trip_and_voids(tmp_path: Path) -> None:
     assert void_reason(records[:1], OLD) is None  # a discarded rotation leaves the old set valid
     assert void_reason(records, SetRef(OLD.set_id, 3)) is None
     assert void_reason(records, SetRef("ZZZZZZZZ", 1)) is None
+
+
+def test_credential_ages_from_the_journal_and_the_profile_limit(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hsmconsole.device.profiles import Profile, ProfileStore
+    from hsmconsole.journal.chain import JournalEvent, Outcome
+    from hsmconsole.rotation.age import ages_line, credential_ages
+
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    moments = iter([start, start + timedelta(days=300), start + timedelta(days=301)])
+    journal = Journal(tmp_path / "j.jsonl", clock=lambda: next(moments))
+    journal.append(JournalEvent("ceremony", "ceremony.provisioned", Outcome.OK, device_id="dev"))
+    plan = make_plan(SecretKind.UNLOCK, OLD, ["Bob", "Carol"], 2)
+    RotationRecorder(journal, "dev", plan).add("rotation.verified")
+    RotationRecorder(journal, "dev", plan).add("rotation.verified", Outcome.FAILED)  # does not count
+    now = start + timedelta(days=400)
+    ages = {a.name: a for a in credential_ages(journal.entries(), "dev", limit_days=365, now=now)}
+    assert (ages["unlock"].age_days, ages["unlock"].too_old) == (100, False)
+    assert (ages["admin"].age_days, ages["admin"].too_old) == (400, True)
+    assert credential_ages(journal.entries(), "other", limit_days=365, now=now)[0].age_days is None
+    assert ages_line(list(ages.values()), 365).startswith("unlock 100 d, admin 400 d OLD")
+    # The limit lives in the profile, survives a save, and an unusable one is refused.
+    store = ProfileStore(tmp_path / "config")
+    store.save(Profile("lab", "192.0.2.10", credential_max_age_days=90))
+    store.save(Profile("other", "192.0.2.11"))
+    assert store.get("lab").credential_max_age_days == 90
+    assert store.get("other").credential_max_age_days == 365
+    assert "credential_max_age_days" not in store.path.read_text().split("[profiles.other]")[1]
+    with pytest.raises(InputError, match="not usable"):
+        Profile("bad", "192.0.2.12", credential_max_age_days=0)
