@@ -121,7 +121,7 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
-        # The admin passphrase's own quorum is its credential; unlock and backup ask for a session.
-        Action("rotate", "Rotate a device passphrase", oper, "" if oper else need_oper),
+        # Admin rotation needs only its own quorum; unlock, backup, users and TLS ask for a session.
+        Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
         Action("refresh", "Refresh status", True),
     )

@@ -18,7 +18,7 @@ from textual.worker import WorkerFailed
 from hsmconsole.ceremony.plan import ChallengePart
 from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.device.client import Credentials
-from hsmconsole.device.profiles import default_data_dir
+from hsmconsole.device.profiles import ProfileStore, default_data_dir
 from hsmconsole.errors import StateError
 from hsmconsole.journal.chain import Journal
 from hsmconsole.rotation import recover, run
@@ -29,9 +29,12 @@ from screens.ceremony.reveal import RevealPage
 from screens.ceremony.step import StepEnd
 from screens.dialogs import ErrorDialog
 from screens.rotation.current import CurrentQuorumScreen
+from screens.rotation.menu import RotationMenu
 from screens.rotation.recovery import RecoveryScreen
 from screens.rotation.steps import RotationConfirm, RotationHandoff, RotationReveal
 from screens.rotation.target import TargetScreen
+from screens.rotation.tls import TlsRotationScreen
+from screens.rotation.users import UserRotationScreen
 
 R = TypeVar("R")
 
@@ -110,6 +113,9 @@ class RotationScreen(Screen[bool]):
             raise _Stopped(where)
         return end
 
+    async def _push(self, screen: Screen[Any]) -> Any:
+        return await self.app.push_screen_wait(screen)
+
     async def _in_thread(self, label: str, fn: Callable[[], R]) -> R:
         worker = self.run_worker(fn, name=label, group="rotation-io", thread=True, exit_on_error=False)
         try:
@@ -131,6 +137,16 @@ class RotationScreen(Screen[bool]):
         self.dismiss(self.touched)
 
     async def _run(self) -> None:
+        menu = RotationMenu(header=self.header, warning=self.warning)
+        await self._step(menu, "the menu")
+        if menu.choice == "users":
+            self.touched = bool(await self._push(UserRotationScreen(self.ctx)))
+            return
+        if menu.choice == "tls":
+            store = getattr(self.app, "store", None)
+            tls_screen = TlsRotationScreen(self.ctx, store if isinstance(store, ProfileStore) else None)
+            self.touched = bool(await self._push(tls_screen))
+            return
         self._status("Reading the journal for unfinished rotations ...")
         pending = await self._in_thread("Journal", lambda: recover.pending(self.journal, self.device_id))
         if pending:

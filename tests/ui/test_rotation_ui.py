@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, RadioSet
+from textual.widgets import Input, OptionList, RadioSet
 
 from hsmconsole.access.session import AdminSession
 from hsmconsole.custody.quorum import ShareCollector
@@ -23,6 +23,7 @@ from screens.base import DeviceContext, Sessions
 from screens.dialogs import TypedConfirm
 from screens.rotation.current import CurrentQuorumScreen
 from screens.rotation.flow import RotationScreen
+from screens.rotation.menu import CHOICES, RotationMenu
 from screens.rotation.recovery import RecoveryScreen
 from screens.rotation.target import TargetScreen
 from tests.ui.test_ceremony_flow import (
@@ -56,6 +57,13 @@ def device(emulator: EmbeddedEmulator, tmp_path: Path) -> tuple[DeviceContext, l
     return ctx, [encode_share(s).reveal_str() for s in shares]
 
 
+async def _menu(pilot, choice: str = "device") -> None:  # type: ignore[no-untyped-def]
+    await wait_screen(pilot, RotationMenu)
+    options = pilot.app.screen.query_one(OptionList)
+    options.highlighted = [key for key, _ in CHOICES].index(choice)
+    await pilot.press("enter")
+
+
 async def _quorum(pilot, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     await wait_screen(pilot, CurrentQuorumScreen)
     for text in texts:
@@ -72,6 +80,7 @@ async def test_rotate_unlock_through_the_console(device: tuple[DeviceContext, li
     app = Harness(lambda: RotationScreen(ctx))
     rec = Recorder()
     async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot)
         await wait_screen(pilot, TargetScreen)
         await fill(pilot, "holders", "Bob, Dave")
         await fill(pilot, "threshold", "3")
@@ -107,6 +116,7 @@ async def test_abort_during_handout_voids_new_shares_and_recovery_is_offered(
     app = Harness(lambda: RotationScreen(ctx))
     rec = Recorder()
     async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot)
         await wait_screen(pilot, TargetScreen)
         pilot.app.screen.query_one("#kind", RadioSet).focus()
         await fill(pilot, "holders", "Bob, Carol, Dave")
@@ -149,6 +159,7 @@ async def test_recovery_screen_discards_a_rotation_killed_before_the_device(
     rotation.wipe()  # killed here
     app = Harness(lambda: RotationScreen(ctx))
     async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot)
         await wait_screen(pilot, RecoveryScreen)
         text = screen_text(app)
         assert "Valid now: set" in text and "generation 1" in text
@@ -181,8 +192,9 @@ async def test_dashboard_offers_rotation_and_shows_credential_ages(
         assert isinstance(dash, DashboardScreen)
         text = screen_text(app)
         assert "Ages     unlock 0 d, admin 0 d, backup 0 d, tls 0 d (limit 365 d)" in text
-        assert "Rotate a device passphrase" in text
+        assert "Credential rotation" in text
         dash.run_action_id("rotate")
+        await _menu(pilot)
         await wait_screen(pilot, TargetScreen)
         await pilot.press("escape")  # nothing generated yet: a plain abort
         await wait_screen(pilot, TypedConfirm)
@@ -190,3 +202,66 @@ async def test_dashboard_offers_rotation_and_shows_credential_ages(
         await type_text(pilot, "abort")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen))
+
+
+async def test_user_passphrases_from_the_console(
+    device: tuple[DeviceContext, list[str]], tmp_path: Path
+) -> None:
+    from hsmconsole.models import UserRole
+    from screens.rotation.users import UserRotationScreen
+
+    ctx, _ = device
+    admin = Credentials("admin", Secret(ADMIN))
+    ctx.client.add_user(admin, "op1", "Op One", UserRole.OPERATOR, Secret("op1-old-passphrase"))
+    app = Harness(lambda: RotationScreen(ctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot, "users")
+        await wait_screen(pilot, UserRotationScreen)
+        await fill(pilot, "which", "op1")
+        await pilot.press("ctrl+n")
+        await wait_screen(pilot, TypedConfirm)
+        await type_text(pilot, "rotate")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "New passphrases: op1." in screen_text(app))
+        screen = pilot.app.screen
+        assert isinstance(screen, UserRotationScreen) and screen.report is not None
+        shown = screen.report.outcomes[0].passphrase
+        assert shown is not None
+        new = shown.reveal_str()
+        assert new[:20] in screen_text(app)  # shown once, here
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.result is True)
+        assert shown.wiped
+    assert ctx.client.check_user(Credentials("op1", Secret(new))).role is UserRole.OPERATOR
+
+
+async def test_tls_key_from_the_console_then_pinned(
+    device: tuple[DeviceContext, list[str]], emulator: EmbeddedEmulator
+) -> None:
+    from screens.rotation.tls import TlsRotationScreen
+
+    ctx, _ = device
+    old = ctx.profile.fingerprint
+    app = Harness(lambda: RotationScreen(ctx))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot, "tls")
+        await wait_screen(pilot, TlsRotationScreen)
+        await fill(pilot, "arg", "EC_P384")
+        await pilot.press("ctrl+n")
+        await wait_screen(pilot, TypedConfirm)
+        await type_text(pilot, "tls")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "New SHA-256" in screen_text(app))
+        new = emulator.fingerprint
+        assert new != old and new[:47] in screen_text(app)
+        await fill(pilot, "compare", "00000000")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: any("does not match" in n.message for n in app._notifications))
+        assert ctx.profile.fingerprint == old
+        await fill(pilot, "compare", new[-11:])
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: "Pinned:" in screen_text(app))
+        assert ctx.profile.fingerprint == new
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.result is True)
+    assert ctx.client.state().value == "Operational"  # the context's client follows the new pin
