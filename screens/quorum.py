@@ -13,8 +13,10 @@ from hsmconsole.custody.quorum import ShareCollector, group_offset
 from hsmconsole.custody.sharecode import ShareFormatError
 from hsmconsole.custody.shares import SecretKind
 from hsmconsole.errors import HsmConsoleError
+from hsmconsole.rotation.record import void_check
 from hsmconsole.secrets import Secret
 from screens.base import CoreScreen, DeviceContext, banner
+from screens.rotation.journal import device_id, journal_for
 
 
 class QuorumScreen(CoreScreen[bool]):
@@ -40,7 +42,9 @@ class QuorumScreen(CoreScreen[bool]):
     def __init__(self, ctx: DeviceContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.collector = ShareCollector(self.KIND)
+        # Shares a rotation voided (per the journal) are refused as they are typed.
+        journal = journal_for(ctx, None) if ctx.journal is not None or ctx.emulator else None
+        self.collector = ShareCollector(self.KIND, void=void_check(journal, device_id(ctx)))
         self._accepted: list[str] = []
 
     def compose(self) -> ComposeResult:

@@ -46,6 +46,8 @@ def credential_ages(
 
 def ages_line(ages: Sequence[CredentialAge], limit_days: int) -> str:
     """One dashboard line, e.g. 'unlock 12 d, admin 400 d OLD, backup ?, tls 12 d (limit 365 d)'."""
+    if all(a.age_days is None for a in ages):
+        return "not in this journal (set before it was kept, or elsewhere)"
     return ", ".join(a.describe() for a in ages) + f" (limit {limit_days} d)"
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from hsmconsole.custody.shares import SecretKind, SetRef
+from hsmconsole.errors import HsmConsoleError
 from hsmconsole.journal.chain import Journal, JournalEntry, JournalEvent, Outcome
 from hsmconsole.rotation.plan import RotationPlan, Step
 
@@ -175,6 +177,19 @@ def void_reason(records: list[RotationRecord], ref: SetRef) -> str | None:
     return None
 
 
+def void_check(journal: Journal | None, device_id: str) -> Callable[[SetRef], str | None] | None:
+    """For ShareCollector(void=...): the journal's rotations read once, then each share's set is
+    judged against them. An unreadable journal voids nothing here (the device still refuses
+    a passphrase it does not have); None without a journal."""
+    if journal is None or not journal.path.exists():
+        return None
+    try:
+        records = read_rotations(journal, device_id)
+    except HsmConsoleError:
+        return None
+    return lambda ref: void_reason(records, ref)
+
+
 def last_changed(entries: list[JournalEntry], device_id: str) -> dict[str, datetime]:
     """When each credential was last set, from the journal: 'unlock', 'admin', 'backup' (a
     provisioning ceremony or a finished rotation) and 'tls' (a TLS rotation or the ceremony's pin)."""
@@ -207,5 +222,6 @@ __all__ = [
     "rotations_in",
     "unfinished",
     "used_generations",
+    "void_check",
     "void_reason",
 ]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -18,9 +15,8 @@ from textual.worker import WorkerFailed
 from hsmconsole.ceremony.plan import ChallengePart
 from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.device.client import Credentials
-from hsmconsole.device.profiles import ProfileStore, default_data_dir
+from hsmconsole.device.profiles import ProfileStore
 from hsmconsole.errors import StateError
-from hsmconsole.journal.chain import Journal
 from hsmconsole.rotation import recover, run
 from hsmconsole.rotation.plan import Rotation, Step
 from hsmconsole.rotation.record import RotationRecorder
@@ -29,6 +25,7 @@ from screens.ceremony.reveal import RevealPage
 from screens.ceremony.step import StepEnd
 from screens.dialogs import ErrorDialog
 from screens.rotation.current import CurrentQuorumScreen
+from screens.rotation.journal import journal_for
 from screens.rotation.menu import RotationMenu
 from screens.rotation.recovery import RecoveryScreen
 from screens.rotation.steps import RotationConfirm, RotationHandoff, RotationReveal
@@ -45,24 +42,6 @@ class _Stopped(Exception):
     def __init__(self, where: str) -> None:
         super().__init__(where)
         self.where = where
-
-
-_EMULATOR_JOURNALS: dict[str, Journal] = {}
-
-
-def journal_for(ctx: DeviceContext, data_dir: Path | None) -> Journal:
-    """The app's journal; for the built-in emulator (which has none) one per emulator run, in a
-    temporary directory: its state ends with the process, so must its unfinished rotations."""
-    if ctx.journal is not None:
-        return ctx.journal
-    if ctx.emulator:
-        host = ctx.profile.host
-        if host not in _EMULATOR_JOURNALS:
-            where = Path(tempfile.mkdtemp(prefix="hsmconsole-rotation-"))
-            atexit.register(shutil.rmtree, where, True)
-            _EMULATOR_JOURNALS[host] = Journal(where / "j.jsonl")
-        return _EMULATOR_JOURNALS[host]
-    return Journal((data_dir or default_data_dir()) / "journal.jsonl")
 
 
 class RotationScreen(Screen[bool]):
@@ -279,4 +258,4 @@ def open_rotation(app: App[object], ctx: DeviceContext, callback: Callable[[bool
     app.push_screen(RotationScreen(ctx), callback)
 
 
-__all__ = ["RotationScreen", "journal_for", "open_rotation"]
+__all__ = ["RotationScreen", "open_rotation"]

@@ -15,8 +15,9 @@ ABORT_CONSEQUENCE = (
 
 
 class RotationAbort(CeremonyStep):
-    """The ceremony steps' abort dialog speaks of provisioning; in a rotation it must say what a
-    rotation's abort means (only the wording differs: same typed word, same StepEnd.ABORT)."""
+    """A step whose abort dialog says what aborting a rotation means (the ceremony's speaks of
+    provisioning); same typed word, same StepEnd.ABORT. Listed AFTER a ceremony screen in the
+    bases: Textual collects a screen's CSS along the first base only."""
 
     def action_abort(self) -> None:
         if isinstance(self.app.screen, TypedConfirm):
@@ -32,15 +33,15 @@ class RotationAbort(CeremonyStep):
             self.dismiss(StepEnd.ABORT)
 
 
-class RotationHandoff(RotationAbort, HandoffScreen):
+class RotationHandoff(HandoffScreen, RotationAbort):
     pass
 
 
-class RotationReveal(RotationAbort, RevealScreen):
+class RotationReveal(RevealScreen, RotationAbort):
     pass
 
 
-class RotationConfirm(RotationAbort, ConfirmScreen):
+class RotationConfirm(ConfirmScreen, RotationAbort):
     pass
 
 

@@ -7,13 +7,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from hsmconsole.custody.shares import SecretKind, SetRef
 from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.rotation.plan import ROTATABLE, make_plan
 from screens.ceremony.step import COMMON_BINDINGS, StepEnd
 from screens.rotation.steps import RotationAbort
+from screens.widgets.radio import PlainRadioButton, PlainRadioSet
 
 _PLACEHOLDER_SET = SetRef("AAAAAAAA", 1)  # roster checks need no real set: the quorum comes next
 
@@ -50,13 +51,13 @@ class TargetScreen(RotationAbort):
             "device only after each has confirmed their share. The old shares work until then.",
             classes="c-text",
         )
-        with RadioSet(id="kind"):
+        with PlainRadioSet(id="kind"):
             for kind in ROTATABLE:
-                yield RadioButton(f"{kind.value} passphrase", value=kind is SecretKind.UNLOCK)
+                yield PlainRadioButton(f"{kind.value} passphrase", value=kind is SecretKind.UNLOCK)
         yield Label("New custodians, comma-separated (same or changed roster):")
         yield Input(placeholder="Bob, Carol, Dave, Erin", id="holders")
         yield Label("Shares needed to rebuild it (K, at least 2):")
-        yield Input(placeholder="3", id="threshold", type="integer")
+        yield Input(placeholder="3", id="threshold")
         yield Static("", id="target-error", classes="c-error", markup=False)
         yield Static(
             "Tab moves between fields; Enter or Ctrl+N goes on to the current shares.", classes="c-hint"
@@ -64,7 +65,7 @@ class TargetScreen(RotationAbort):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#kind", RadioSet).focus()
+        self.query_one("#kind", PlainRadioSet).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -74,7 +75,7 @@ class TargetScreen(RotationAbort):
             self.action_next()
 
     def _kind(self) -> SecretKind:
-        index = self.query_one("#kind", RadioSet).pressed_index
+        index = self.query_one("#kind", PlainRadioSet).pressed_index
         return ROTATABLE[index if index >= 0 else 0]
 
     def action_next(self) -> None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from hsmconsole import fileio
 from hsmconsole.device.client import DeviceClient
@@ -19,6 +19,7 @@ from hsmconsole.rotation import tls
 from hsmconsole.rotation.tls import TlsChange
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
+from screens.widgets.radio import PlainRadioButton, PlainRadioSet
 
 _MODES = ("generate a new key", "make a CSR (to a file)", "upload a CA-signed certificate")
 
@@ -51,9 +52,9 @@ class TlsRotationScreen(CoreScreen[bool]):
     def compose(self) -> ComposeResult:
         yield from banner(self.ctx.profile, self.ctx.emulator)
         yield Static(f"Rotate the TLS certificate: {self.ctx.profile.name}", classes="title", markup=False)
-        with RadioSet(id="mode"):
+        with PlainRadioSet(id="mode"):
             for i, label in enumerate(_MODES):
-                yield RadioButton(label, value=i == 0)
+                yield PlainRadioButton(label, value=i == 0)
         yield Label("Key type and length, or common name, or file:")
         yield Input(placeholder="EC_P256 | RSA 3072 | nethsm.example.org | /path/cert.pem", id="arg")
         yield Label("CSR output file (CSR only):")
@@ -78,7 +79,7 @@ class TlsRotationScreen(CoreScreen[bool]):
             return
         if not self._admin_or_refuse():
             return
-        mode = max(0, self.query_one("#mode", RadioSet).pressed_index)
+        mode = max(0, self.query_one("#mode", PlainRadioSet).pressed_index)
         arg = self.query_one("#arg", Input).value.strip()
         try:
             if mode == 1:

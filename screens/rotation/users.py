@@ -7,13 +7,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.models import UserRole
 from hsmconsole.rotation.users import Delivery, Selection, UserRotationReport, rotate_users
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
+from screens.widgets.radio import PlainRadioButton, PlainRadioSet
 
 _WHO = ("one user (its id)", "every user of a role", "every user of a namespace")
 _WHERE = (Delivery.SHOW, Delivery.FILES, Delivery.KEYRING)
@@ -46,13 +47,13 @@ class UserRotationScreen(CoreScreen[bool]):
     def compose(self) -> ComposeResult:
         yield from banner(self.ctx.profile, self.ctx.emulator)
         yield Static(f"Rotate user passphrases: {self.ctx.profile.name}", classes="title", markup=False)
-        with RadioSet(id="who"):
+        with PlainRadioSet(id="who"):
             for i, label in enumerate(_WHO):
-                yield RadioButton(label, value=i == 0)
+                yield PlainRadioButton(label, value=i == 0)
         yield Input(placeholder="user id, role (Operator...) or namespace", id="which")
-        with RadioSet(id="where"):
+        with PlainRadioSet(id="where"):
             for i, label in enumerate(_WHERE_LABEL):
-                yield RadioButton(label, value=i == 0)
+                yield PlainRadioButton(label, value=i == 0)
         yield Label("Directory for files:")
         yield Input(value=str(self.directory or ""), placeholder="/media/stick/passphrases", id="directory")
         yield Static(
@@ -62,7 +63,7 @@ class UserRotationScreen(CoreScreen[bool]):
         yield Footer()
 
     def _selection(self) -> Selection:
-        who = max(0, self.query_one("#who", RadioSet).pressed_index)
+        who = max(0, self.query_one("#who", PlainRadioSet).pressed_index)
         value = self.query_one("#which", Input).value.strip()
         if who == 0:
             if not value:
@@ -83,7 +84,7 @@ class UserRotationScreen(CoreScreen[bool]):
             if session is None or not session.open:
                 raise InputError("This needs an admin session.", "Esc, open one (a), then come back.")
             selection = self._selection()
-            delivery = _WHERE[max(0, self.query_one("#where", RadioSet).pressed_index)]
+            delivery = _WHERE[max(0, self.query_one("#where", PlainRadioSet).pressed_index)]
             folder = self.query_one("#directory", Input).value.strip()
             if delivery is Delivery.FILES and not folder:
                 raise InputError("Give a directory for the passphrase files.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, OptionList, RadioSet
+from textual.widgets import Input, OptionList
 
 from hsmconsole.access.session import AdminSession
 from hsmconsole.custody.quorum import ShareCollector
@@ -118,7 +118,7 @@ async def test_abort_during_handout_voids_new_shares_and_recovery_is_offered(
     async with app.run_test(size=(80, 24)) as pilot:
         await _menu(pilot)
         await wait_screen(pilot, TargetScreen)
-        pilot.app.screen.query_one("#kind", RadioSet).focus()
+        pilot.app.screen.query_one("#kind").focus()
         await fill(pilot, "holders", "Bob, Carol, Dave")
         await fill(pilot, "threshold", "2")
         await pilot.press("ctrl+n")
@@ -265,3 +265,43 @@ async def test_tls_key_from_the_console_then_pinned(
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.result is True)
     assert ctx.client.state().value == "Operational"  # the context's client follows the new pin
+
+
+async def test_quorum_unlock_refuses_a_share_the_rotation_voided(
+    device: tuple[DeviceContext, list[str]],
+) -> None:
+    """After the rotation, Alice's old share is refused as void as she types it, on the console's
+    own quorum unlock screen (the journal says generation 1 was rotated away)."""
+    from screens.quorum_unlock import QuorumUnlockScreen
+
+    ctx, old = device
+    app = Harness(lambda: RotationScreen(ctx))
+    rec = Recorder()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _menu(pilot)
+        await wait_screen(pilot, TargetScreen)
+        await fill(pilot, "holders", "Bob, Dave")
+        await fill(pilot, "threshold", "2")
+        await pilot.press("ctrl+n")
+        await _quorum(pilot, old[:2])
+        for name in ("Bob", "Dave"):
+            await custodian_turn(pilot, rec, name)
+        await wait_for(pilot, lambda: app.result is True, timeout=120)
+    ctx.client.lock(Credentials("admin", Secret(ADMIN)))
+    app2 = Harness(lambda: QuorumUnlockScreen(ctx))
+    async with app2.run_test(size=(80, 24)) as pilot:
+        await wait_screen(pilot, QuorumUnlockScreen)
+        box = pilot.app.screen.query_one("#share", Input)
+        box.value = old[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "is void" in screen_text(app2) and "rotated to generation 2" in screen_text(app2)
+        for name in ("Dave", "Bob"):
+            (text,) = rec.paper[name].values()
+            box.value = text
+            box.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app2.result is True, timeout=60)
+    assert ctx.client.state().value == "Operational"
