@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from hsmconsole.custody.envelope import DEFAULT_KDF, KdfParams, read_envelope, write_envelope
 from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.custody.shares import SecretKind
 from hsmconsole.device import passphrases as dev
@@ -149,6 +151,46 @@ def turn_done(rotation: Rotation, recorder: RotationRecorder, name: str) -> None
         )
 
 
+def seal_handout(
+    rotation: Rotation,
+    recorder: RotationRecorder,
+    name: str,
+    path: Path,
+    passphrase: Secret,
+    *,
+    kdf: KdfParams = DEFAULT_KDF,
+) -> Path:
+    """Seal `name`'s confirmed new share into an envelope file (optional, as in the ceremony),
+    check it opens, journal the file name. Blocking (Argon2id): run it in a worker thread."""
+    handout = rotation.current
+    if handout is None or handout.custodian != name or not handout.passed:
+        raise StateError(f"{name} has no confirmed share to seal now.")
+    try:
+        write_envelope(path, [handout.share], passphrase, kdf=kdf)
+    except FileExistsError:
+        raise InputError(
+            f"{path} already exists.", "Choose another file name; an envelope is never overwritten."
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write {path}: {exc.strerror}.", "Check the folder and the medium."
+        ) from None
+    back = read_envelope(path, passphrase)
+    try:
+        if [s.fingerprint for s in back] != [handout.fingerprint]:
+            raise IntegrityError(f"The envelope {path.name} does not read back as written.")
+    finally:
+        for share in back:
+            share.payload.wipe()
+    recorder.add(
+        "rotation.sealed",
+        actor=name,
+        prints=(handout.fingerprint,),
+        note=f"sealed to envelope file {path.name}",
+    )
+    return path
+
+
 def abandon(rotation: Rotation, recorder: RotationRecorder, where: str) -> None:
     """A person stopped before the device was changed: the new shares are void, the old set valid."""
     rotation.discard()
@@ -272,6 +314,7 @@ __all__ = [
     "check_secret",
     "finish",
     "generate",
+    "seal_handout",
     "settle",
     "start_rotation",
     "turn_done",

@@ -206,10 +206,17 @@ class RotationScreen(Screen[bool]):
             )
             ask = rotation.challenge(name)
             part = ChallengePart(ask.page, ask.what, ask.line, ask.column, ask.length)
+            envelope = (
+                self.journal.path.parent
+                / "envelopes"
+                / (f"{name.replace(' ', '-')}-{meta.set_id}-g{meta.generation}.envelope")
+            )
             confirm = RotationConfirm(
                 name,
                 [part],
                 lambda typed: rotation.confirm(name, typed),
+                seal=lambda path, secret: run.seal_handout(rotation, recorder, name, path, secret),
+                envelope_path=envelope,
                 header=self.header,
                 warning=self.warning,
             )

@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import Input, OptionList
 
 from hsmconsole.access.session import AdminSession
+from hsmconsole.custody.envelope import read_envelope
 from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.custody.shares import SecretKind, encode_share
 from hsmconsole.custody.split import split_secret
@@ -27,6 +28,7 @@ from screens.rotation.menu import CHOICES, RotationMenu
 from screens.rotation.recovery import RecoveryScreen
 from screens.rotation.target import TargetScreen
 from tests.ui.test_ceremony_flow import (
+    ENVELOPE_PASS,
     Harness,
     Recorder,
     custodian_turn,
@@ -75,7 +77,9 @@ async def _quorum(pilot, texts: list[str]) -> None:  # type: ignore[no-untyped-d
     await pilot.press("enter")
 
 
-async def test_rotate_unlock_through_the_console(device: tuple[DeviceContext, list[str]]) -> None:
+async def test_rotate_unlock_through_the_console(
+    device: tuple[DeviceContext, list[str]], tmp_path: Path
+) -> None:
     ctx, old = device
     app = Harness(lambda: RotationScreen(ctx))
     rec = Recorder()
@@ -91,7 +95,8 @@ async def test_rotate_unlock_through_the_console(device: tuple[DeviceContext, li
         await pilot.press("ctrl+n")
         await _quorum(pilot, old[:2])
         for name in ("Bob", "Dave"):
-            await custodian_turn(pilot, rec, name, mistype=name == "Dave")
+            seal = tmp_path / "bob.envelope" if name == "Bob" else None
+            await custodian_turn(pilot, rec, name, mistype=name == "Dave", seal_to=seal)
         await wait_for(pilot, lambda: app.result is not False and app.result != "running", timeout=120)
         assert app.result is True
     # The new shares (from the custodians' paper) rebuild a passphrase the device takes; the old does not.
@@ -107,6 +112,9 @@ async def test_rotate_unlock_through_the_console(device: tuple[DeviceContext, li
     assert ctx.journal is not None
     assert recover.pending(ctx.journal, "emu") == []
     assert UNLOCK not in ctx.journal.path.read_text()
+    # Bob's optional envelope holds exactly his new share.
+    (sealed,) = read_envelope(tmp_path / "bob.envelope", Secret(ENVELOPE_PASS))
+    assert sealed.set.generation == 2 and sealed.fingerprint in ctx.journal.path.read_text()
 
 
 async def test_abort_during_handout_voids_new_shares_and_recovery_is_offered(
