@@ -21,7 +21,7 @@ from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
 from screens.widgets.radio import PlainRadioButton, PlainRadioSet
 
-_MODES = ("generate a new key", "make a CSR (to a file)", "upload a CA-signed certificate")
+_MODES = ("new key", "CSR to a file", "upload CA-signed")
 
 
 class TlsRotationScreen(CoreScreen[bool]):
@@ -38,6 +38,8 @@ class TlsRotationScreen(CoreScreen[bool]):
     DEFAULT_CSS = """
     TlsRotationScreen RadioSet { margin: 0 1; height: auto; layout: horizontal; }
     TlsRotationScreen Label { padding: 0 1; }
+    TlsRotationScreen Input { border: none; height: 1; padding: 0 1; margin: 0 1; background: $surface; }
+    TlsRotationScreen Input:focus { border: none; background: $primary; color: $text; text-style: bold; }
     TlsRotationScreen #tls-result { padding: 0 1; }
     """
 

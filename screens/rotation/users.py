@@ -16,9 +16,9 @@ from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
 from screens.widgets.radio import PlainRadioButton, PlainRadioSet
 
-_WHO = ("one user (its id)", "every user of a role", "every user of a namespace")
+_WHO = ("one user", "all of a role", "all of a namespace")
 _WHERE = (Delivery.SHOW, Delivery.FILES, Delivery.KEYRING)
-_WHERE_LABEL = ("show once on screen", "0600 files in a directory", "the OS keyring")
+_WHERE_LABEL = ("show once", "0600 files", "OS keyring")
 
 
 class UserRotationScreen(CoreScreen[bool]):
@@ -34,6 +34,8 @@ class UserRotationScreen(CoreScreen[bool]):
     DEFAULT_CSS = """
     UserRotationScreen RadioSet { margin: 0 1; height: auto; layout: horizontal; }
     UserRotationScreen Label { padding: 0 1; }
+    UserRotationScreen Input { border: none; height: 1; padding: 0 1; margin: 0 1; background: $surface; }
+    UserRotationScreen Input:focus { border: none; background: $primary; color: $text; text-style: bold; }
     UserRotationScreen #users-result { padding: 0 1; }
     """
 
@@ -50,11 +52,13 @@ class UserRotationScreen(CoreScreen[bool]):
         with PlainRadioSet(id="who"):
             for i, label in enumerate(_WHO):
                 yield PlainRadioButton(label, value=i == 0)
-        yield Input(placeholder="user id, role (Operator...) or namespace", id="which")
+        yield Label("User id, role (Operator, Metrics, Backup, Administrator) or namespace:")
+        yield Input(placeholder="operator1", id="which")
+        yield Label("Where the new passphrases go:")
         with PlainRadioSet(id="where"):
             for i, label in enumerate(_WHERE_LABEL):
                 yield PlainRadioButton(label, value=i == 0)
-        yield Label("Directory for files:")
+        yield Label("Directory for the files (0600 files only):")
         yield Input(value=str(self.directory or ""), placeholder="/media/stick/passphrases", id="directory")
         yield Static(
             "Keyring entries of rotated users are replaced either way. Ctrl+N rotates.", classes="hint"
