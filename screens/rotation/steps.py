@@ -5,9 +5,10 @@ from __future__ import annotations
 from screens.ceremony.confirm import ConfirmScreen
 from screens.ceremony.handoff import HandoffScreen
 from screens.ceremony.reveal import RevealScreen
-from screens.ceremony.step import ABORT_WORD, CeremonyStep, StepEnd
+from screens.ceremony.step import CeremonyStep, StepEnd
 from screens.dialogs import TypedConfirm
 
+ABORT_WORD = "abort"  # the same word the ceremony asks for
 ABORT_CONSEQUENCE = (
     "The new shares handed out so far become void: their holders destroy them. Nothing was sent "
     "to the device; the current shares keep working."
