@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import nethsm
 
-from hsmconsole.device.client import Credentials, DeviceClient, WrongCredentials
+from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.tls import fingerprint_of
-from hsmconsole.errors import AuthError, HsmConsoleError, InputError, StateError
+from hsmconsole.errors import AuthError, InputError, StateError
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
 
@@ -270,11 +270,10 @@ def upload_tls_certificate(client: DeviceClient, admin: Credentials, pem: str) -
 
 
 __all__ = [
+    "TLS_KEY_TYPES",
     "CheckResult",
-    "HsmConsoleError",
     "TlsCertificate",
     "UserInfo",
-    "WrongCredentials",
     "certificate_of",
     "change_admin",
     "change_backup",
