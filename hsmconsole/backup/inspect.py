@@ -90,8 +90,9 @@ def backup_error(path: str, exc: fmt.BackupError, *, stage: str) -> HsmConsoleEr
     if msg == "Not a NetHSM backup file":
         return InputError(f"{name} is not a NetHSM backup file.", "Check that you chose the right file.")
     if msg.startswith("Version mismatch"):
+        found = msg.split(", ")[1].split(" ")[-1]
         return InputError(
-            f"{name} is a backup of a format this console does not read ({msg.split(', ')[1].split(' ')[-1]}).",
+            f"{name} is a backup of a format this console does not read (version {found}).",
             "It reads formats 0 and 1; a newer device or console may read it.",
         )
     if "backup-version" in msg and "authentication failed" in msg:
@@ -195,7 +196,9 @@ def inspect_backup(
     note(f"Inner layer opened: {len(users)} users, {len(keys)} keys.")
     detailed = Inventory(inventory.user_ids, inventory.namespace_ids, inventory.key_ids,
                          tuple(users), tuple(keys), True)  # fmt: skip
-    return BackupReport(p, structure.size, sha, head.version, head.device_id or "", True, True, count, detailed)
+    return BackupReport(
+        p, structure.size, sha, head.version, head.device_id or "", True, True, count, detailed
+    )
 
 
 def _unlock_salt(head: fmt.BackupHead, rpath: str, value: bytes) -> bytes:
@@ -223,9 +226,10 @@ def _inner(path: str, key_for: Callable[[bytes], bytes], dk: bytes) -> tuple[lis
                 if kind is None:
                     continue
                 if len(value) <= fmt.NONCE_LEN + fmt.TAG_LEN:
-                    raise IntegrityError(f"The record {rpath} in the backup is cut short.", "Use another backup.")
+                    raise IntegrityError(f"The record {rpath} is cut short.", "Use another backup.")
+                nonce, sealed = value[: fmt.NONCE_LEN], value[fmt.NONCE_LEN :]
                 try:
-                    plain = ciphers[kind[0]].decrypt(value[: fmt.NONCE_LEN], value[fmt.NONCE_LEN :], rpath.encode())
+                    plain = ciphers[kind[0]].decrypt(nonce, sealed, rpath.encode())
                 except InvalidTag:
                     raise IntegrityError(
                         f"The record {rpath} does not open with the backup's domain key.",
