@@ -20,6 +20,7 @@ from hsmconsole.backup.inventory import (
     parse_key,
     parse_user,
 )
+from hsmconsole.device.tls import fingerprint_of
 from hsmconsole.errors import HsmConsoleError, InputError, IntegrityError
 from hsmconsole.secrets import Secret
 
@@ -42,6 +43,7 @@ class BackupReport:
     detailed: bool  # the inner layer was opened too (unlock passphrase)
     records: int
     inventory: Inventory
+    tls_fingerprint: str = ""  # of the certificate a full restore gives the device (outer layer)
 
     def to_json(self) -> dict[str, object]:
         inv = self.inventory
@@ -49,6 +51,7 @@ class BackupReport:
             "path": self.path, "size": self.size, "sha256": self.sha256,
             "format_version": self.version, "device_id": self.device_id or None,
             "outer_layer_opened": self.opened, "inner_layer_opened": self.detailed,
+            "tls_fingerprint": self.tls_fingerprint or None,
         }  # fmt: skip
         if self.opened:
             out["records"] = self.records
@@ -159,6 +162,7 @@ def inspect_backup(
 
     ids: dict[str, list[str]] = {"users": [], "namespaces": [], "keys": []}
     unlock_salt: bytes | None = None
+    tls = ""
     count = 0
     with _open(p) as fh:
         try:
@@ -170,7 +174,9 @@ def inspect_backup(
                 if kind is not None:
                     ids[kind[0]].append(kind[1])
                 elif rpath.endswith("/config/unlock-salt"):
-                    unlock_salt = _unlock_salt(head, rpath, value)
+                    unlock_salt = _local_config(head, rpath, value)
+                elif rpath.endswith("/config/certificate"):
+                    tls = _fingerprint(_local_config(head, rpath, value)) or tls
             if opened.truncated:
                 raise fmt.BackupError("The backup file was cut short (truncated).")
         except fmt.BackupError as exc:
@@ -178,7 +184,7 @@ def inspect_backup(
     note(f"Outer layer opened: {count} records.")
     inventory = Inventory(tuple(ids["users"]), tuple(ids["namespaces"]), tuple(ids["keys"]))
     report = BackupReport(
-        p, structure.size, sha, head.version, head.device_id or "", True, False, count, inventory
+        p, structure.size, sha, head.version, head.device_id or "", True, False, count, inventory, tls
     )
     if unlock_passphrase is None:
         return report
@@ -197,14 +203,23 @@ def inspect_backup(
     detailed = Inventory(inventory.user_ids, inventory.namespace_ids, inventory.key_ids,
                          tuple(users), tuple(keys), True)  # fmt: skip
     return BackupReport(
-        p, structure.size, sha, head.version, head.device_id or "", True, True, count, detailed
+        p, structure.size, sha, head.version, head.device_id or "", True, True, count, detailed, tls
     )
 
 
-def _unlock_salt(head: fmt.BackupHead, rpath: str, value: bytes) -> bytes:
+def _fingerprint(chain: bytes) -> str:
+    """The first certificate of the stored chain (4-byte big-endian length, then DER)."""
+    if len(chain) < 4:
+        return ""
+    n = int.from_bytes(chain[:4], "big")
+    return fingerprint_of(chain[4 : 4 + n]) if 0 < n <= len(chain) - 4 else ""
+
+
+def _local_config(head: fmt.BackupHead, rpath: str, value: bytes) -> bytes:
+    """A device-local config value: clear in format 0, sealed with the config store key in 1."""
     if head.version == 0 or head.config_store_key is None:
         return value  # v0 keeps its config in clear (reference §8.1)
-    if rpath != f"/local/{head.device_id}/config/unlock-salt":
+    if not rpath.startswith(f"/local/{head.device_id}/config/"):
         return b""
     try:
         return fmt.decrypt(head.config_store_key, rpath.encode(), value)
