@@ -17,7 +17,7 @@ from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.device import backups as device_backups
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile
-from hsmconsole.errors import HsmConsoleError, InputError, IntegrityError, StateError
+from hsmconsole.errors import AuthError, HsmConsoleError, InputError, IntegrityError, StateError
 from hsmconsole.journal.chain import Journal, Outcome, record
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
@@ -65,7 +65,9 @@ class RestorePlan:
                     lines.append(f"  {kind} DELETED (not in the backup): {', '.join(removed)}")
             if self.changes.empty:
                 lines.append("  the same users, namespaces and keys (their contents are replaced).")
-            lines.append("If the backup's domain key differs, the device locks: have the unlock shares ready.")
+            lines.append(
+                "If the backup's domain key differs, the device locks: have the unlock shares ready."
+            )
         return lines
 
 
@@ -174,13 +176,23 @@ def unlock_restored(
     or typed/read from a file."""
     if client.state() is not DeviceState.LOCKED:
         return
+    refused = InputError(
+        "The device refused the unlock passphrase.",
+        "After a restore it is the unlock passphrase valid when the backup was made: use that "
+        "generation's shares. The device stays Locked; nothing else changed.",
+    )
     if isinstance(unlock, ShareCollector):
-        unlock_by_quorum(unlock, client, journal)
+        try:
+            unlock_by_quorum(unlock, client, journal)
+        except AuthError:
+            raise refused from None
         return
     try:
         client.unlock(unlock)
     except HsmConsoleError as exc:
         _record(journal, client, "unlock", Outcome.FAILED, "restore", exc.kind.value)
+        if isinstance(exc, AuthError):
+            raise refused from None
         raise
     _record(journal, client, "unlock", Outcome.OK, "restore", "unlock after restore")
 

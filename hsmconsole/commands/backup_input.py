@@ -7,7 +7,8 @@ import getpass
 import sys
 from dataclasses import dataclass
 
-from hsmconsole.custody.shares import SecretKind, Share, parse_shares
+from hsmconsole.custody.quorum import ShareCollector
+from hsmconsole.custody.shares import SecretKind, Share, encode_share, parse_shares
 from hsmconsole.custody.split import combine_shares
 from hsmconsole.errors import InputError
 from hsmconsole.secrets import Secret
@@ -120,3 +121,61 @@ def obtain(args: argparse.Namespace, name: str, *, required: bool, ask: bool = T
         opts = f"--{name}-passphrase-file" + (f" or --{name}-share-file" if name != "user" else "")
         raise InputError(f"the {label} is needed", f"Give it with {opts}, or run at a terminal to type it.")
     return None
+
+
+def collector_from_files(paths: list[str], kind: SecretKind) -> ShareCollector:
+    """Share files into a ShareCollector (each share checked as entered, as at the keyboard), so the
+    quorum unlock journals their fingerprints like the console does."""
+    collector = ShareCollector(kind)
+    try:
+        for path in paths:
+            try:
+                text = _read(path).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InputError(f"{path} is not a text file of shares") from None
+            for s in parse_shares(text, source=path):
+                if not isinstance(s, Share):
+                    s.payload.wipe()
+                    raise InputError(f"{path} holds a raw share", "Give hsmconsole shares (HSMC1...).")
+                collector.add(encode_share(s), source=path)
+                s.payload.wipe()
+    except BaseException:
+        collector.wipe()
+        raise
+    return collector
+
+
+def unlock_source(args: argparse.Namespace, *, required: bool) -> ShareCollector | Secret | None:
+    files: list[str] = getattr(args, "unlock_share_file", None) or []
+    if files and getattr(args, "unlock_passphrase_file", None):
+        raise InputError("give the unlock passphrase as a file or as share files, not both")
+    if files:
+        return collector_from_files(files, SecretKind.UNLOCK)
+    got = obtain(args, "unlock", required=required)
+    return got.secret if got else None
+
+
+class Bar:
+    """A one-line progress bar on stderr when it is a terminal; silent in a pipe."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.live = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if not self.live:
+            return
+        if total:
+            filled = int(30 * done / total)
+            text = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done * 100 // total:3d}%"
+        else:
+            text = f"\r{self.label} {done // 1024} KiB"
+        sys.stderr.write(text)
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
