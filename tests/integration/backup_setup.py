@@ -36,10 +36,8 @@ class Device:
 
     def repin(self) -> None:
         """After a restore the device presents the backup's certificate."""
-        self.profile = Profile(self.profile.name, self.emulator.host_port, fingerprint=self.emulator.fingerprint)
-
-
-ADMIN_CREDS = Credentials("admin", Secret(ADMIN))
+        emu = self.emulator
+        self.profile = Profile(self.profile.name, emu.host_port, fingerprint=emu.fingerprint)
 
 
 def admin() -> Credentials:
@@ -62,7 +60,8 @@ def prepare(emulator: EmbeddedEmulator, *, keys: int = 2, backup_passphrase: boo
     s = dev.sdk()
     try:
         for i in range(keys):
-            s.generate_key(nethsm.KeyType.CURVE25519, [nethsm.KeyMechanism.EDDSA_SIGNATURE], 128, key_id=f"key{i}")
+            mechanisms = [nethsm.KeyMechanism.EDDSA_SIGNATURE]
+            s.generate_key(nethsm.KeyType.CURVE25519, mechanisms, 128, key_id=f"key{i}")
     finally:
         s.close()
     return dev
