@@ -68,8 +68,9 @@ def test_create_then_rehearse_then_partial_restore(
     out = capsys.readouterr()
     assert rc == 0 and "Rehearsal passed: restore, unlock and inventory all good." in out.out
 
+    backup_pp = _file(tmp, "b", BACKUP)
     args = ["backup", "restore", path, "--profile", dev.profile.name, "--no-prompt",
-            "--backup-passphrase-file", _file(tmp, "b", BACKUP), "--admin-passphrase-file", admin_pp]  # fmt: skip
+            "--backup-passphrase-file", backup_pp, "--admin-passphrase-file", admin_pp]  # fmt: skip
     rc = main(args)  # a partial restore without confirmation is refused
     out = capsys.readouterr()
     assert rc == 2 and "typed confirmation" in out.err and "Partial restore" in out.err
