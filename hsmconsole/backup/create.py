@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from hsmconsole.secrets import Secret
 SUFFIX = ".nethsm-backup"
 MANIFEST_SUFFIX = ".json"
 PARTIAL_PREFIX = ".partial-"  # a download in progress, or one cut by a crash: never a good backup
+LOCK_NAME = ".hsmconsole-backup.lock"
 MANIFEST_KIND = "hsmconsole backup manifest"
 
 Progress = Callable[[int, int | None], None]
@@ -35,6 +38,7 @@ class BackupResult:
     manifest_path: Path
     manifest: dict[str, Any]
     checked: str  # "structure" or "contents"
+    removed_partials: tuple[Path, ...] = ()  # leftovers of interrupted downloads, cleaned up
 
 
 def _write_error(where: Path, exc: OSError) -> InputError:
@@ -62,10 +66,35 @@ def _free_name(directory: Path, device: str, when: datetime) -> Path:
     raise InputError(f"Too many backups named {base} in {directory}.", "Choose another directory.")
 
 
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[list[Path]]:
+    """Hold the backup directory's lock for one backup. Any partial download found while holding
+    it was cut by a crash or a kill (no other backup is running here): it is removed, and named."""
+    try:
+        fileio.make_directory(directory)
+        fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise _write_error(directory, exc) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"Another backup is being written into {directory} right now.",
+                "Wait for it to finish, or choose another directory.",
+            ) from None
+        stale = sorted(directory.glob(f"{PARTIAL_PREFIX}*"))
+        for leftover in stale:
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        yield stale
+    finally:
+        os.close(fd)
+
+
 def _download(client: DeviceClient, creds: Credentials, directory: Path, progress: Progress | None) -> Path:
     """Stream the backup into a 0600 temporary file in `directory`, fsynced. Removed on any failure."""
     try:
-        fileio.make_directory(directory)
         fd, tmp_name = tempfile.mkstemp(prefix=PARTIAL_PREFIX, suffix=SUFFIX, dir=directory)
     except OSError as exc:
         raise _write_error(directory, exc) from None
@@ -124,7 +153,23 @@ def create_backup(
     With `admin`, the manifest also holds the device's system info and the ids it listed just
     before the backup. This is the one entry point for "a backup after every reconfiguration"."""
     directory = Path(out_dir)
-    started = now()
+    with _directory_lock(directory) as stale:
+        result = _create(
+            client, creds, directory, backup_passphrase, admin, progress, journal, now()
+        )
+    return dataclasses.replace(result, removed_partials=tuple(stale))
+
+
+def _create(
+    client: DeviceClient,
+    creds: Credentials,
+    directory: Path,
+    backup_passphrase: Secret | None,
+    admin: Credentials | None,
+    progress: Progress | None,
+    journal: Journal | None,
+    started: datetime,
+) -> BackupResult:
     listed = device_backups.listing(client, admin) if admin is not None else None
     system = device_backups.system_summary(client, admin) if admin is not None else None
     try:

@@ -17,7 +17,15 @@ from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.device import backups as device_backups
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile
-from hsmconsole.errors import AuthError, HsmConsoleError, InputError, IntegrityError, StateError
+from hsmconsole.device.tls import CertificateMismatch
+from hsmconsole.errors import (
+    AuthError,
+    ConnectionFailed,
+    HsmConsoleError,
+    InputError,
+    IntegrityError,
+    StateError,
+)
 from hsmconsole.journal.chain import Journal, Outcome, record
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
@@ -156,6 +164,16 @@ def run_restore(
         device_backups.restore(
             client, admin if plan.kind is RestoreKind.PARTIAL else None, data, backup_passphrase, when
         )
+    except ConnectionFailed as exc:
+        _record(journal, client, "backup.restore", Outcome.FAILED, actor, f"{detail}: no answer")
+        if isinstance(exc, CertificateMismatch):
+            raise
+        raise ConnectionFailed(
+            f"Restore: the connection was lost before the device answered ({exc.title})",
+            "The restore may or may not have been made: read the device's state. Locked (full) or "
+            "still Operational (partial): it was restored; unlock with the backup's unlock shares "
+            "and check the inventory. Unprovisioned: nothing was restored; restore again.",
+        ) from None
     except HsmConsoleError as exc:
         _record(journal, client, "backup.restore", Outcome.FAILED, actor, f"{detail}: {exc.kind.value}")
         raise

@@ -129,6 +129,8 @@ def _create(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         _wipe(creds, backup, admin)
+    for leftover in result.removed_partials:
+        print(f"Removed {leftover.name}: an interrupted earlier download (never a backup).", file=sys.stderr)
     if args.json:
         print(json.dumps({"path": str(result.path), **result.manifest}, indent=2))
     else:
