@@ -121,6 +121,6 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
-        Action("backup", "Backups: make, inspect, rehearse a restore", True),
+        Action("backup", "Backups: make, inspect, restore, rehearse", True),
         Action("refresh", "Refresh status", True),
     )

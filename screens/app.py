@@ -38,7 +38,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
-        "backup": BackupMenuScreen,
+        "backup": lambda ctx: BackupMenuScreen(ctx, store),
     }
 
 

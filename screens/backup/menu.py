@@ -1,4 +1,4 @@
-"""The backup room: make a backup, inspect one, rehearse a restore (one dashboard entry)."""
+"""The backup room: make a backup, inspect one, rehearse or run a restore (one dashboard entry)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hsmconsole.device.profiles import ProfileStore
 from screens.backup.form import BackupForm
 from screens.backup.inspect import InspectBackupScreen
 from screens.backup.make import MakeBackupScreen
 from screens.backup.rehearse import RehearseScreen
+from screens.backup.restore import RestoreScreen
 from screens.base import DeviceContext, banner
 
 CHOICES: tuple[tuple[str, str, type[BackupForm]], ...] = (
     ("make", "Make a backup now (Backup-role user)", MakeBackupScreen),
     ("inspect", "Inspect a backup file (offline)", InspectBackupScreen),
     ("rehearse", "Rehearse a restore in a throwaway emulator", RehearseScreen),
+    ("restore", "Restore a backup onto this device (disaster recovery)", RestoreScreen),
 )
 
 
@@ -29,18 +32,18 @@ class BackupMenuScreen(Screen[bool]):
         Binding("escape", "back", "Back", id="backupmenu.back"),
     ]
 
-    def __init__(self, ctx: DeviceContext) -> None:
+    def __init__(self, ctx: DeviceContext, store: ProfileStore | None = None) -> None:
         super().__init__()
         self.ctx = ctx
+        self.store = store  # where a full restore saves the profile re-pinned to the backup's certificate
         self.changed = False
 
     def compose(self) -> ComposeResult:
         yield from banner(self.ctx.profile, self.ctx.emulator)
         yield Static(f"hsmconsole: {self.ctx.profile.name}: backups", classes="title", markup=False)
         yield Static(
-            "Restore onto a device: `hsmconsole backup restore` (see docs/disaster-recovery.md).",
-            classes="hint", markup=False,
-        )  # fmt: skip
+            "The printed runbook for the day is docs/disaster-recovery.md.", classes="hint", markup=False
+        )
         yield OptionList(*(Option(label, id=cid) for cid, label, _ in CHOICES), id="backup-choices")
         yield Footer()
 
@@ -49,8 +52,9 @@ class BackupMenuScreen(Screen[bool]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        screen = next(cls for cid, _, cls in CHOICES if cid == event.option.id)
-        self.app.push_screen(screen(self.ctx), self._back_here)
+        cls = next(cls for cid, _, cls in CHOICES if cid == event.option.id)
+        screen = RestoreScreen(self.ctx, self.store) if cls is RestoreScreen else cls(self.ctx)
+        self.app.push_screen(screen, self._back_here)
 
     def _back_here(self, changed: bool | None) -> None:
         self.changed = self.changed or bool(changed)

@@ -109,3 +109,81 @@ async def _open_from_menu(pilot: Pilot[Any], choice: str) -> BackupForm:
     await settle(pilot)
     assert isinstance(pilot.app.screen, BackupForm)
     return pilot.app.screen
+
+
+async def _enter_share(pilot: Pilot[Any], text: str) -> None:
+    box = pilot.app.screen.query_one("#share", Input)
+    box.value = text
+    box.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path: Path) -> None:
+    """Back up, factory-reset, then the wizard: plan, typed word, full restore (re-pinned to the
+    backup's certificate, profile saved), quorum unlock, admin session, inventory check."""
+    from hsmconsole.backup.create import create_backup
+    from hsmconsole.custody.shares import SecretKind, encode_share
+    from hsmconsole.custody.split import split_secret
+    from hsmconsole.journal.chain import Journal
+    from hsmconsole.secrets import Secret
+    from screens.admin_session import AdminSessionScreen
+    from screens.backup.restore import RestoreScreen
+    from screens.dialogs import TypedConfirm
+    from screens.quorum_unlock import QuorumUnlockScreen
+    from tests.integration.backup_setup import backup_user
+    from tests.integration.test_backup_restore import _factory_reset
+
+    def shares(secret: str, kind: SecretKind) -> list[str]:
+        split = split_secret(Secret(secret), threshold=2, count=3, kind=kind)
+        return [encode_share(s).reveal_str() for s in split]
+
+    with EmbeddedEmulator() as emu:
+        dev = prepare(emu)
+        made = create_backup(dev.client(), backup_user(), tmp_path / "b").path
+        _factory_reset(dev)
+        store.save(dev.profile)
+        journal = Journal(tmp_path / "journal.jsonl")
+        app = HsmConsoleApp(store=store, vault=CredentialVault(), profile=dev.profile, emulator=True,
+                            keyring_notice=False, journal=journal)  # fmt: skip
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _open(pilot, "inspect")  # through the menu: back to it, then the wizard
+            await pilot.press("escape")
+            await settle(pilot)
+            wizard = await _open_from_menu(pilot, "restore")
+            assert isinstance(wizard, RestoreScreen)
+            text = await _fill(pilot, wizard, {"file": str(made), "backup": BACKUP})
+            assert "Full restore onto an Unprovisioned device" in text
+            wizard.action_run()
+            await settle(pilot)
+            assert isinstance(pilot.app.screen, TypedConfirm)
+            await pilot.press(*"restore", "enter")
+            await settle(pilot)
+            text = str(wizard.query_one("#result", Static).render())
+            assert "the device is Locked" in text and "Now pinned" in text
+            assert store.get(dev.profile.name).fingerprint == emu.fingerprint  # the backup's certificate
+
+            wizard.action_run()
+            await settle(pilot)
+            assert isinstance(pilot.app.screen, QuorumUnlockScreen)
+            unlock = shares(UNLOCK, SecretKind.UNLOCK)
+            await _enter_share(pilot, unlock[0])
+            await _enter_share(pilot, unlock[2])
+            await pilot.press("enter")
+            await settle(pilot)
+            assert pilot.app.screen is wizard
+
+            wizard.action_run()  # inventory check: asks for an admin session first
+            await settle(pilot)
+            assert isinstance(pilot.app.screen, AdminSessionScreen)
+            admin = shares(ADMIN, SecretKind.ADMIN)
+            await _enter_share(pilot, admin[1])
+            await _enter_share(pilot, admin[0])
+            await pilot.press("enter")
+            await settle(pilot)
+            assert pilot.app.screen is wizard
+            text = str(wizard.query_one("#result", Static).render())
+            assert "Inventory OK" in text, text
+            assert BACKUP not in app.export_screenshot()
+        actions = [e.event.action for e in journal.entries()]
+        assert actions[:2] == ["backup.restore", "unlock"] and actions[-1] == "backup.restore.check"
