@@ -101,23 +101,25 @@ def _download(client: DeviceClient, creds: Credentials, directory: Path, progres
     tmp = Path(tmp_name)
 
     def consume(chunks: Iterator[bytes], total: int | None) -> int:
+        # Unbuffered writes on the descriptor: a full disk fails the write that hit it, here,
+        # not a flush at close time that would hide our message behind a bare OSError.
         done = 0
-        with os.fdopen(fd, "wb") as fh:
-            if progress:
-                progress(0, total)
-            for chunk in chunks:
-                try:
-                    fh.write(chunk)
-                except OSError as exc:
-                    raise _write_error(directory, exc) from None
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
+        if progress:
+            progress(0, total)
+        for chunk in chunks:
+            view = memoryview(chunk)
             try:
-                fh.flush()
-                os.fsync(fh.fileno())
+                while view:
+                    view = view[os.write(fd, view) :]
             except OSError as exc:
                 raise _write_error(directory, exc) from None
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise _write_error(directory, exc) from None
         if total is not None and done != total:
             raise IntegrityError(
                 f"The download ended after {done} of {total} bytes.", "Make the backup again."
@@ -127,13 +129,14 @@ def _download(client: DeviceClient, creds: Credentials, directory: Path, progres
     try:
         device_backups.stream_backup(client, creds, consume)
         with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o600)
+            os.chmod(tmp, 0o600)  # mkstemp made it 0600 already; this only narrows a looser umask
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.close(fd)
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
     return tmp
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hsmconsole.backup.create import LOCK_NAME
 from hsmconsole.cli import main
 from hsmconsole.custody.shares import SecretKind, encode_share
 from hsmconsole.custody.split import split_secret
@@ -89,4 +90,4 @@ def test_create_refusals_exit_codes(env: tuple[Device, Path], capsys: pytest.Cap
                "--passphrase-file", _file(tmp, "a", ADMIN), "--out-dir", str(tmp / "out")])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 1 and "may not make backups" in err and "Traceback" not in err
-    assert not list((tmp / "out").iterdir())
+    assert [p.name for p in (tmp / "out").iterdir()] == [LOCK_NAME]

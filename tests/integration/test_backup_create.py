@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hsmconsole.backup.create import PARTIAL_PREFIX, create_backup
+from hsmconsole.backup.create import LOCK_NAME, PARTIAL_PREFIX, create_backup
 from hsmconsole.backup.inspect import inspect_backup
 from hsmconsole.device.client import Credentials
 from hsmconsole.emulator.server import EmbeddedEmulator
@@ -71,7 +71,7 @@ def test_refusals_leave_nothing(device: Device, tmp_path: Path) -> None:
     time.sleep(1.1)  # the device rate-limits a user for a second after a failed login
     with pytest.raises(InputError, match="backup passphrase does not open"):
         create_backup(device.client(), backup_user(), out, backup_passphrase=Secret("not it at all"))
-    assert not list(out.iterdir())
+    assert [p.name for p in out.iterdir()] == [LOCK_NAME]
 
 
 def test_no_backup_passphrase_on_the_device(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_no_backup_passphrase_on_the_device(tmp_path: Path) -> None:
         dev = prepare(emu, keys=0, backup_passphrase=False)
         with pytest.raises(StateError, match="no backup passphrase"):
             create_backup(dev.client(), backup_user(), tmp_path)
-    assert not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] == [LOCK_NAME]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
@@ -94,3 +94,24 @@ def test_directory_path_is_a_file(device: Device, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="Cannot write"):
         create_backup(device.client(), backup_user(), tmp_path / "file" / "sub")
+
+
+def test_full_disk_leaves_nothing(device: Device, tmp_path: Path) -> None:
+    """A write that fails half-way (here: the file size limit, as a full disk would) is a clear
+    message and no file; the next backup goes through."""
+    import resource
+    import signal
+
+    out = tmp_path / "out"
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, old_limit[1]))
+    try:
+        with pytest.raises(InputError, match="Cannot write the backup") as info:
+            create_backup(device.client(), backup_user(), out)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert "nothing was left behind" in info.value.hint
+    assert [p.name for p in out.iterdir()] == [LOCK_NAME]
+    assert create_backup(device.client(), backup_user(), out).path.exists()
