@@ -86,6 +86,8 @@ class BackupForm(CoreScreen[bool]):
         except HsmConsoleError as exc:
             self.show_error(exc)
             return
+        if call is None:  # the form handed over to another screen
+            return
         self.say("Working...")
         self.run_core(self.TITLE_TEXT, call, self._done, mutation=True, on_error=self._failed)
 
@@ -112,8 +114,9 @@ class BackupForm(CoreScreen[bool]):
         self.dismiss(self.changed)
 
     # --- for subclasses ---------------------------------------------------------------------------
-    def start(self) -> Callable[[], Any]:
-        """Read the fields (raising InputError for a missing one) and return the blocking call."""
+    def start(self) -> Callable[[], Any] | None:
+        """Read the fields (raising InputError for a missing one) and return the blocking call,
+        or None when the form continues on another screen."""
         raise NotImplementedError
 
     def describe(self, result: Any) -> str:

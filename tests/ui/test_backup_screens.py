@@ -11,15 +11,19 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
+from hsmconsole.custody.shares import SecretKind, encode_share
+from hsmconsole.custody.split import split_secret
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.secrets import Secret
 from screens.app import HsmConsoleApp
 from screens.backup.form import BackupForm
 from screens.backup.inspect import InspectBackupScreen
 from screens.backup.make import MakeBackupScreen
 from screens.backup.menu import BackupMenuScreen
 from screens.backup.rehearse import RehearseScreen
+from screens.backup.rehearse_quorum import RehearseQuorumScreen
 from screens.dashboard import DashboardScreen
 from tests.integration.backup_setup import ADMIN, BACKUP, BACKUP_USER, UNLOCK, prepare
 from tests.ui.conftest import settle
@@ -99,6 +103,17 @@ async def test_make_inspect_and_rehearse(operational: Profile, store: ProfileSto
                                               "unlock": UNLOCK})  # fmt: skip
         assert "FAILED" in wrong and "backup passphrase does not open" in wrong
 
+        # Unlock left empty: the custodians enter their shares one at a time, as on the day.
+        await _fill(pilot, rehearse, {"file": str(made), "backup": BACKUP, "admin": ADMIN})
+        assert isinstance(_current(pilot), RehearseQuorumScreen)
+        for share in _shares(UNLOCK, SecretKind.UNLOCK)[1:]:
+            await _enter_share(pilot, share)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert _current(pilot) is rehearse
+        text = str(rehearse.query_one("#result", Static).render())
+        assert "Rehearsal PASSED." in text, text
+
 
 async def _open_from_menu(pilot: Pilot[Any], choice: str) -> BackupForm:
     menu = pilot.app.screen
@@ -123,10 +138,7 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
     """Back up, factory-reset, then the wizard: plan, typed word, full restore (re-pinned to the
     backup's certificate, profile saved), quorum unlock, admin session, inventory check."""
     from hsmconsole.backup.create import create_backup
-    from hsmconsole.custody.shares import SecretKind, encode_share
-    from hsmconsole.custody.split import split_secret
     from hsmconsole.journal.chain import Journal
-    from hsmconsole.secrets import Secret
     from screens.admin_session import AdminSessionScreen
     from screens.backup.restore import RestoreScreen
     from screens.dialogs import TypedConfirm
@@ -134,10 +146,7 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
     from tests.integration.backup_setup import backup_user
     from tests.integration.test_backup_restore import _factory_reset
 
-    def shares(secret: str, kind: SecretKind) -> list[str]:
-        split = split_secret(Secret(secret), threshold=2, count=3, kind=kind)
-        return [encode_share(s).reveal_str() for s in split]
-
+    shares = _shares
     with EmbeddedEmulator() as emu:
         dev = prepare(emu)
         made = create_backup(dev.client(), backup_user(), tmp_path / "b").path
@@ -192,3 +201,8 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
 def _current(pilot: Pilot[Any]) -> object:
     """The screen on top, typed loosely: it changes between awaits, whatever mypy narrowed."""
     return pilot.app.screen
+
+
+def _shares(secret: str, kind: SecretKind) -> list[str]:
+    split = split_secret(Secret(secret), threshold=2, count=3, kind=kind)
+    return [encode_share(s).reveal_str() for s in split]
