@@ -54,7 +54,7 @@ class RestorePlan:
             f"Backup {Path(b.path).name}: format {b.version}, device {b.device_id or '?'}, "
             f"{len(b.inventory.user_ids)} users, {len(b.inventory.namespace_ids)} namespaces, "
             f"{len(b.inventory.key_ids)} keys.",
-            "Manifest: matches the file." if self.manifest else "Manifest: none beside the file.",
+            _manifest_line(self.manifest),
         ]
         if self.kind is RestoreKind.FULL:
             lines += [
@@ -77,6 +77,13 @@ class RestorePlan:
                 "If the backup's domain key differs, the device locks: have the unlock shares ready."
             )
         return lines
+
+
+def _manifest_line(manifest: dict[str, Any] | None) -> str:
+    if manifest is None:
+        return "Manifest: none beside the file (the file's own checks still apply)."
+    made = manifest.get("created_utc") or "?"
+    return f"Manifest: made {made}, checked {manifest.get('checked', '?')}; SHA-256 matches the file."
 
 
 @dataclass(frozen=True)
