@@ -10,6 +10,7 @@ from hsmconsole.backup.inspect import BackupReport, inspect_backup
 from hsmconsole.backup.inventory import InventoryDiff, diff_inventories
 from hsmconsole.commands.backup_input import Obtained, add_secret_options, obtain
 from hsmconsole.commands.common import usage
+from hsmconsole.errors import InputError
 
 
 def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,8 +108,6 @@ def _diff(args: argparse.Namespace) -> int:
     backup, unlock = _secrets(args)
     if backup is None:
         _wipe(unlock)
-        from hsmconsole.errors import InputError
-
         raise InputError(
             "comparing backups needs the backup passphrase",
             "Give --backup-passphrase-file or --backup-share-file (both backups must share it).",
