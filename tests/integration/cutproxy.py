@@ -12,8 +12,10 @@ class CuttingProxy:
     """Listens on 127.0.0.1 and forwards each connection to `target` (TLS passes through untouched,
     so the pinned fingerprint is the target's). Once `up_limit` bytes went client->server or
     `down_limit` bytes went server->client, it acts: `mode="cut"` closes both sides at once;
-    `mode="blackhole"` keeps forwarding upwards but drops every byte coming back, then closes the
-    client side after `hold` seconds (the device did the work; its answer never arrived)."""
+    `mode="blackhole"` keeps forwarding upwards but drops every byte coming back, and once the
+    target has started answering (or after `hold` seconds) closes everything: the device did the
+    work; its answer never arrived. `mode="hang"` drops what comes back and never closes (a device
+    that stopped answering mid-transfer) until the proxy is closed."""
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class CuttingProxy:
         self.mode, self.hold = mode, hold
         self.up = self.down = 0
         self.tripped = threading.Event()
+        self.answered = threading.Event()  # blackhole: the target answered after the trip
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self._stop = threading.Event()
@@ -64,9 +67,11 @@ class CuttingProxy:
                 data = src.recv(4096)
                 if not data:
                     break
-                if self.tripped.is_set() and self.mode == "blackhole":
+                if self.tripped.is_set() and self.mode in ("blackhole", "hang"):
                     if upward:
                         dst.sendall(data)
+                    else:
+                        self.answered.set()
                     continue
                 budget = None
                 if self.mode != "cut":
@@ -87,7 +92,8 @@ class CuttingProxy:
                     self.tripped.set()
                     if self.mode == "cut":
                         break
-                    threading.Timer(self.hold, self._close_all).start()
+                    if self.mode == "blackhole":
+                        threading.Thread(target=self._close_when_answered, daemon=True).start()
         except OSError:
             pass
         finally:
@@ -96,6 +102,10 @@ class CuttingProxy:
                     with contextlib.suppress(OSError):
                         s.shutdown(socket.SHUT_RDWR)
                     s.close()
+
+    def _close_when_answered(self) -> None:
+        self.answered.wait(self.hold)
+        self._close_all()
 
     def _close_all(self) -> None:
         for s in self._sockets:

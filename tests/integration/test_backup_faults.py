@@ -101,7 +101,7 @@ def test_restore_answer_lost_device_is_locked_and_says_so(device: Device, tmp_pa
     _factory_reset(device)
     plan = plan_restore(device.client(), made.path, Secret(BACKUP))
     size = made.manifest["size"]
-    proxy = CuttingProxy(_target(device), up_limit=size + 500, mode="blackhole", hold=4)
+    proxy = CuttingProxy(_target(device), up_limit=size + 500, mode="blackhole", hold=120)
     with proxy, pytest.raises(ConnectionFailed) as info:
         run_restore(_via(proxy, device), plan, Secret(BACKUP))
     assert "may or may not have been made" in info.value.hint
@@ -129,7 +129,7 @@ def test_console_killed_mid_download(
     with CuttingProxy(_target(device)) as probe:
         create_backup(_via(probe, device), backup_user(), tmp_path / "probe")
         total = probe.down
-    with CuttingProxy(_target(device), down_limit=int(total * 0.7), mode="blackhole", hold=60) as proxy:
+    with CuttingProxy(_target(device), down_limit=int(total * 0.7), mode="hang") as proxy:
         ProfileStore().save(Profile("hang", proxy.host_port, fingerprint=device.profile.fingerprint))
         cmd = [sys.executable, "-m", "hsmconsole", "backup", "create", "--profile", "hang", "--user",
                "backup1", "--passphrase-file", str(chosen / "pp"), "--out-dir", str(out),
