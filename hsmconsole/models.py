@@ -121,6 +121,14 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
+        Action(
+            "system",
+            "System settings and maintenance",
+            oper and admin_session,
+            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
+        # Admin rotation needs only its own quorum; unlock, backup, users and TLS ask for a session.
+        Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
         Action("backup", "Backups: make, inspect, restore, rehearse", True),
         Action("refresh", "Refresh status", True),
     )

@@ -15,6 +15,7 @@ from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.trust import probe_fingerprint
 from hsmconsole.journal.chain import Journal
 from screens.admin_session import AdminSessionScreen
+from screens.backup.make import MakeBackupScreen
 from screens.backup.menu import BackupMenuScreen
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
@@ -24,7 +25,9 @@ from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
+from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
+from screens.system.overview import SystemScreen
 
 ClientFactory = Callable[[Profile], DeviceClient]
 
@@ -39,6 +42,9 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
         "backup": lambda ctx: BackupMenuScreen(ctx, store),
+        # backup_first: the factory reset offers to make a backup first (dismisses True if made).
+        "system": lambda ctx: SystemScreen(ctx, store, backup_first=MakeBackupScreen),
+        "rotate": RotationScreen,
     }
 
 

@@ -54,5 +54,6 @@ class MakeBackupScreen(BackupForm):
 
     def describe(self, result: Any) -> str:
         r: BackupResult = result
+        self.changed = True  # dismissed True: a backup was made (the factory reset screen asks)
         checked = "framing and contents" if r.checked == "contents" else "framing only"
         return f"Written: {r.path}\nManifest: {r.manifest_path.name}\nChecked: {checked}."
