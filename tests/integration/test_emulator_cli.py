@@ -19,6 +19,7 @@ from hsmconsole.emulator.sysupdate import build_update
 from tests.integration.process import free_port, refused, running
 
 
+@pytest.mark.slow
 def test_prints_url_and_fingerprint_stops_on_sigterm_and_restarts_locked(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     port = free_port()

@@ -417,6 +417,7 @@ async def test_no_secret_reaches_disk_screen_or_output(
                 assert a + b not in flattened, f"part of a share was found in {where}"
 
 
+@pytest.mark.slow
 async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
     ctx: DeviceContext, tmp_path: Path
 ) -> None:
@@ -451,6 +452,7 @@ async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
     assert not list((tmp_path / "data").glob("ceremonies/*"))
 
 
+@pytest.mark.slow
 async def test_device_not_unprovisioned_is_refused_before_anything_is_sent(
     ctx: DeviceContext, emulator: EmbeddedEmulator, tmp_path: Path
 ) -> None:
@@ -648,9 +650,15 @@ def short_dir() -> Iterator[Path]:
 
 @pytest.mark.slow
 async def test_a_different_certificate_after_provisioning_stops_with_the_mismatch(
-    ctx: DeviceContext, emulator: EmbeddedEmulator, short_dir: Path
+    emulator: EmbeddedEmulator, short_dir: Path
 ) -> None:
     data = short_dir / "data"
+    # The journal's path is on the stopped screen too: short like a person's, not under tmp_path
+    # (whose length differs between a plain run and a parallel worker's gw0/ directories).
+    profile = Profile("emu", emulator.host_port, emulator.fingerprint)
+    ctx = DeviceContext(
+        profile, DeviceClient(profile), CredentialVault(), Journal(data / "journal.jsonl"), True, Sessions()
+    )
     app = Harness(
         lambda: CeremonyScreen(ctx, data_dir=data, kdf=FAST_KDF, probe=lambda host: OTHER_FP)
     )

@@ -53,6 +53,7 @@ async def _open_unlock(pilot) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(pilot.app.screen, QuorumUnlockScreen)
 
 
+@pytest.mark.slow
 async def test_quorum_unlock_with_any_two_shares(locked: LockedDevice, store: ProfileStore) -> None:
     clients: list[RecordingClient] = []
     app = _app(locked, store, clients)
@@ -120,16 +121,15 @@ async def test_typo_mixed_short_and_forged_sets_never_reach_the_device(
     assert locked.client().state() is DeviceState.LOCKED
 
 
-async def test_admin_session_from_shares_then_typed_lock(locked: LockedDevice, store: ProfileStore) -> None:
-    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
+async def test_admin_session_from_shares_then_typed_lock(unlocked: LockedDevice, store: ProfileStore) -> None:
     clients: list[RecordingClient] = []
-    app = _app(locked, store, clients)
+    app = _app(unlocked, store, clients)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await pilot.pause()
-        await _enter(pilot, locked.admin_shares[0])
-        await _enter(pilot, locked.admin_shares[1])
+        await _enter(pilot, unlocked.admin_shares[0])
+        await _enter(pilot, unlocked.admin_shares[1])
         await pilot.press("enter")
         await settle(pilot)
         dash = pilot.app.screen
@@ -145,23 +145,23 @@ async def test_admin_session_from_shares_then_typed_lock(locked: LockedDevice, s
             await pilot.press("enter")
             await settle(pilot)
             if word == "lokc":
-                assert locked.client().state() is DeviceState.OPERATIONAL
+                assert unlocked.client().state() is DeviceState.OPERATIONAL
         assert isinstance(pilot.app.screen, DashboardScreen)
         await settle(pilot)
         assert dash.ctx.sessions.admin is None  # locking closes the session
-    assert locked.client().state() is DeviceState.LOCKED
+    assert unlocked.client().state() is DeviceState.LOCKED
     assert clients[0].calls == ["check_admin"]
 
 
-async def test_idle_admin_session_is_forgotten(locked: LockedDevice, store: ProfileStore) -> None:
-    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
-    app = HsmConsoleApp(store=store, profile=locked.profile, emulator=True, idle_timeout=1.5)
+@pytest.mark.slow
+async def test_idle_admin_session_is_forgotten(unlocked: LockedDevice, store: ProfileStore) -> None:
+    app = HsmConsoleApp(store=store, profile=unlocked.profile, emulator=True, idle_timeout=1.5)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await pilot.pause()
-        await _enter(pilot, locked.admin_shares[0])
-        await _enter(pilot, locked.admin_shares[1])
+        await _enter(pilot, unlocked.admin_shares[0])
+        await _enter(pilot, unlocked.admin_shares[1])
         await pilot.press("enter")
         await settle(pilot)
         dash = pilot.app.screen
@@ -175,18 +175,18 @@ async def test_idle_admin_session_is_forgotten(locked: LockedDevice, store: Prof
         assert any("forgotten" in n.message for n in app._notifications)
 
 
+@pytest.mark.slow
 async def test_backup_passphrase_from_shares_finishes_a_stopped_ceremony(
-    locked: LockedDevice, store: ProfileStore
+    unlocked: LockedDevice, store: ProfileStore
 ) -> None:
     # A ceremony that stopped right after provisioning: no backup passphrase on the device yet.
-    locked.client().unlock(Secret("unlock-passphrase-for-ui-tests"))
     backup = "backup-passphrase-from-a-ceremony"
     backup_shares = [
         encode_share(s).reveal_str()
         for s in split_secret(Secret(backup), threshold=2, count=3, kind=SecretKind.BACKUP)
     ]
     clients: list[RecordingClient] = []
-    app = _app(locked, store, clients)
+    app = _app(unlocked, store, clients)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         dash = pilot.app.screen
@@ -198,15 +198,15 @@ async def test_backup_passphrase_from_shares_finishes_a_stopped_ceremony(
         assert any("needs an admin session" in n.message for n in app._notifications)
         await pilot.press("a")
         await pilot.pause()
-        await _enter(pilot, locked.admin_shares[0])
-        await _enter(pilot, locked.admin_shares[1])
+        await _enter(pilot, unlocked.admin_shares[0])
+        await _enter(pilot, unlocked.admin_shares[1])
         await pilot.press("enter")
         await settle(pilot)
         dash.run_action_id("backup-passphrase")
         await pilot.pause()
         assert isinstance(pilot.app.screen, BackupPassphraseScreen)
         # An unlock share is refused here before anything is sent.
-        await _enter(pilot, locked.unlock_shares[0])
+        await _enter(pilot, unlocked.unlock_shares[0])
         assert "Refused" in _error_text(pilot)
         await _enter(pilot, backup_shares[2])
         await _enter(pilot, backup_shares[0])
@@ -216,7 +216,7 @@ async def test_backup_passphrase_from_shares_finishes_a_stopped_ceremony(
     assert clients[0].calls.count("set_backup_passphrase") == 1
     # The device now has exactly that backup passphrase: changing it with it as current works.
     admin = Credentials("admin", Secret(ADMIN))
-    locked.client().set_backup_passphrase(admin, Secret("another-backup-pp"), Secret(backup))
+    unlocked.client().set_backup_passphrase(admin, Secret("another-backup-pp"), Secret(backup))
 
 
 def _typo(text: str, group: int) -> str:
