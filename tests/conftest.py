@@ -22,3 +22,11 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 def device_templates(tmp_path_factory: pytest.TempPathFactory) -> DeviceTemplates:
     """Provisioned state directories, made once per session and copied per test (tests/templates.py)."""
     return DeviceTemplates(tmp_path_factory.mktemp("device-templates"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with `slow` tests run first, each kept whole (module fixtures are made once): with
+    parallel workers the longest work then starts at once instead of ending a run on one worker
+    while the other idles (longest first)."""
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.module not in slow_modules)
