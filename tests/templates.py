@@ -76,3 +76,4 @@ def _provision(state_dir: Path, spec: Provisioning) -> None:
             admin.set_unattended_boot(nethsm.UnattendedBootStatus.ON)
             admin.close()
         emulator.hsm.shutdown()  # what a clean power-off persists
+    emulator.hsm.close()  # the store closed (checkpointed) before it is copied

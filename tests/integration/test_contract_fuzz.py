@@ -176,6 +176,7 @@ class Target:
             admin.close()
             client.close()
             emulator.hsm.shutdown()  # a clean power-off; the copies boot from here
+        emulator.hsm.close()  # the store closed (checkpointed) before it is copied
         return template
 
     def stop(self) -> None:

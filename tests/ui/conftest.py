@@ -113,7 +113,7 @@ def store(tmp_path: Path) -> ProfileStore:
     return ProfileStore(tmp_path / "config")
 
 
-async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
+async def settle(pilot: Pilot[Any], timeout: float = 120.0) -> None:
     """Wait until no worker runs and the screen has processed its messages."""
     deadline = time.monotonic() + timeout
     quiet = 0

@@ -88,7 +88,8 @@ def screen_text(app: App[Any]) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 60) -> None:
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 240) -> None:
+    # Generous: a scrypt unlock takes seconds, many on a shared machine running tests in parallel.
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
@@ -253,7 +254,7 @@ async def run_ceremony(pilot: Pilot[Any], rec: Recorder, tmp_path: Path) -> Prov
     rec.look(pilot.app)
     assert "Nothing has been sent" in screen_text(pilot.app)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: progress.state in (RunState.DONE, RunState.STOPPED), timeout=120)
+    await wait_for(pilot, lambda: progress.state in (RunState.DONE, RunState.STOPPED), timeout=240)
     rec.look(pilot.app)
     return progress
 
@@ -666,7 +667,7 @@ async def test_a_different_certificate_after_provisioning_stops_with_the_mismatc
     async with app.run_test(size=SIZE) as pilot:
         progress = await two_custodians_to_provisioning(pilot, rec)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: progress.state is RunState.STOPPED, timeout=120)
+        await wait_for(pilot, lambda: progress.state is RunState.STOPPED, timeout=240)
         await wait_for(pilot, lambda: "PROVISIONING STOPPED" in screen_text(app))
         text = screen_text(app)
         assert "NOT" in text and "pinned one" in text and "C0:FF:EE" in text
