@@ -249,6 +249,14 @@ def create_namespace(
     return user_id, secret
 
 
+def delete_namespace(client: DeviceClient, actor: Actor, journal: Journal | None, namespace: str) -> None:
+    """Delete a namespace and every key in it (its users stay, powerless)."""
+    if actor.namespace:
+        raise AuthError("Only a root Administrator deletes namespaces.", "")
+    journaled(client, actor, journal, "admin.namespace.delete", namespace,
+              lambda: dev_ns.delete_namespace(client, actor.credentials(), namespace))
+
+
 def deletion_consequence(info: NamespaceInfo) -> str:
     users = ", ".join(info.users) if info.users else "none"
     return (
