@@ -194,7 +194,7 @@ def namespace_overview(client: DeviceClient, actor: Actor) -> list[NamespaceInfo
             by_ns.setdefault(ns, []).append(uid)
     infos = [NamespaceInfo(n, tuple(by_ns.pop(n, ()))) for n in names]
     # Users created for a namespace that does not exist (yet): shown so they can be finished.
-    infos += [NamespaceInfo(n, tuple(u), keys=None) for n, u in sorted(by_ns.items())]
+    infos += [NamespaceInfo(n, tuple(u), exists=False) for n, u in sorted(by_ns.items())]
     return infos
 
 

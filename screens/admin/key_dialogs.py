@@ -129,7 +129,7 @@ class MechanismPicker(ModalScreen[tuple[KeyMechanism, ...] | None]):
     """Mechanisms for an imported key of a known type (the device does not check them on import)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "done", "Import", id="admin.mechs.done"),
+        Binding("enter", "done", "Import", priority=True, id="admin.mechs.done"),
         Binding("escape", "cancel", "Cancel", id="admin.mechs.cancel"),
     ]
 

@@ -141,7 +141,9 @@ class AdminListScreen(CoreScreen[bool], Generic[T]):
 
     def _list_failed(self, err: HsmConsoleError) -> None:
         if err.kind is ErrorKind.AUTH and self.actor is not None:
-            self.note(f"{self.actor.user_id} may not list {self.NOUN}: {err.title}")
+            # Not allowed is an answer, not a failure: say it where the rows would be.
+            self.note(f"{self.actor.user_id} may not list {self.NOUN}: {err.title} {err.hint}".strip())
+            return
         self.show_error(err)
 
     def _listed(self, ids: list[str]) -> None:

@@ -51,7 +51,8 @@ class NamespacesScreen(AdminListScreen[NamespaceInfo]):
     def cells(self, item_id: str, item: NamespaceInfo | None) -> tuple[str, ...]:
         if item is None:
             return (item_id, "", "")
-        return (item_id, str(len(item.users)), ", ".join(item.users) or "(no users)")
+        who = ", ".join(item.users) or "(no users)"
+        return (item_id, str(len(item.users)), who if item.exists else f"NOT CREATED; users: {who}")
 
     def scope_text(self) -> str:
         return KEYS_HIDDEN
@@ -109,6 +110,10 @@ class NamespacesScreen(AdminListScreen[NamespaceInfo]):
     def action_delete(self) -> None:
         info = self.selected_item()
         if info is None or self.need_actor() is None:
+            return
+        if not info.exists:
+            self.notify(f"Namespace {info.namespace} does not exist; delete its users on the Users screen.",
+                        severity="warning", markup=False)
             return
         confirm = TypedConfirm(
             f"Delete namespace {info.namespace}?", people.deletion_consequence(info), info.namespace
