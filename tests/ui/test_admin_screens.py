@@ -439,8 +439,14 @@ async def test_large_list_pages_and_filters_before_every_detail_is_read(
     admin = admin_creds()
     with client.batch(admin) as batch:
         for i in range(620):
-            keys.generate_key(batch, admin, KeyType.CURVE25519, [KeyMechanism.EDDSA_SIGNATURE], key_id=f"k{i:04}",
-                              tags=["blue"] if i % 10 == 0 else [])
+            keys.generate_key(
+                batch,
+                admin,
+                KeyType.CURVE25519,
+                [KeyMechanism.EDDSA_SIGNATURE],
+                key_id=f"k{i:04}",
+                tags=["blue"] if i % 10 == 0 else [],
+            )
     app = _app(store, device)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_section(pilot, "k")
