@@ -121,6 +121,7 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
+        *_administration(oper),
         Action(
             "system",
             "System settings and maintenance",
@@ -131,4 +132,15 @@ def actions_for(
         Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
         Action("backup", "Backups: make, inspect, restore, rehearse", True),
         Action("refresh", "Refresh status", True),
+    )
+
+
+def _administration(oper: bool) -> tuple[Action, ...]:
+    """Users, Namespaces and Keys (issue 10): each asks who acts (quorum session or an
+    Administrator user) when it opens, so only the device state dims them."""
+    why = "" if oper else "only on an Operational device"
+    return (
+        Action("users", "Users", oper, why),
+        Action("namespaces", "Namespaces", oper, why),
+        Action("keys", "Keys", oper, why),
     )

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette, Provider
 
 from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT
 from hsmconsole.device.client import DeviceClient
@@ -14,6 +15,7 @@ from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.trust import probe_fingerprint
 from hsmconsole.journal.chain import Journal
+from screens.admin.flows import admin_flows
 from screens.admin_session import AdminSessionScreen
 from screens.backup.make import MakeBackupScreen
 from screens.backup.menu import BackupMenuScreen
@@ -24,6 +26,7 @@ from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
+from screens.palette import DashboardCommands
 from screens.quorum_unlock import QuorumUnlockScreen
 from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
@@ -45,6 +48,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         # backup_first: the factory reset offers to make a backup first (dismisses True if made).
         "system": lambda ctx: SystemScreen(ctx, store, backup_first=MakeBackupScreen),
         "rotate": RotationScreen,
+        **admin_flows(),
     }
 
 
@@ -60,7 +64,10 @@ class HsmConsoleApp(App[int]):
         Binding("f1", "app.help", "Help", priority=True, id="app.help"),
         Binding("question_mark", "app.help", "Help", show=False, id="app.help_question_mark"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        # Textual's own palette key (Ctrl+P) is taken by screens; F10 works on a Linux console.
+        Binding("f10", "commands", "Commands", show=False, id="app.commands"),
     ]
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {DashboardCommands}
 
     def __init__(
         self,
@@ -134,6 +141,12 @@ class HsmConsoleApp(App[int]):
             self.notify(reason, title="Not quitting", severity="warning", markup=False)
             return
         self.exit(0)
+
+    def action_commands(self) -> None:
+        """The command palette with the dashboard's actions (ENABLE_COMMAND_PALETTE stays off: it
+        would put a palette key in every footer and bind Ctrl+P, which screens use)."""
+        if not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(placeholder="Type a section or action, e.g. keys"))
 
     def action_help(self) -> None:
         screen = self.screen

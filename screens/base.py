@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT, AdminSession
+from hsmconsole.admin.actor import Actor
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile
@@ -30,9 +31,13 @@ class Sessions:
 
     admin: AdminSession | None = None
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    # An Administrator user (root or ns~user) signed in for the administration screens.
+    administrator: Actor | None = None
 
     def expire_idle(self) -> bool:
         """Drop a session that has gone idle; True if one was just closed."""
+        if self.administrator is not None and not self.administrator.open:
+            self.administrator = None
         if self.admin is not None and not self.admin.open:
             self.admin = None
             return True
@@ -42,6 +47,9 @@ class Sessions:
         if self.admin is not None:
             self.admin.wipe()
         self.admin = None
+        if self.administrator is not None:
+            self.administrator.session.wipe()
+        self.administrator = None
 
 
 @dataclass

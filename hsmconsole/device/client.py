@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import nethsm
 import urllib3
@@ -51,6 +51,22 @@ class Credentials:
 
     user_id: str
     passphrase: Secret
+
+
+class Caller(Protocol):
+    """What device operations need: a `DeviceClient` (a short session per call) or a
+    `DeviceBatch` (one session for many calls)."""
+
+    @property
+    def profile(self) -> Profile: ...
+
+    def call(
+        self,
+        action: str,
+        creds: Credentials | None,
+        fn: Callable[[nethsm.NetHSM], T],
+        meaning: dict[int, HsmConsoleError] | None = None,
+    ) -> T: ...
 
 
 class WrongCredentials(AuthError):
@@ -198,9 +214,15 @@ class DeviceClient:
 
         Public so that each concern's device operations (users, keys, backups, system settings) live
         in their own module of `hsmconsole/device/` and still share this one error mapping."""
+        with self._mapped(action, meaning), self._sdk(creds) as sdk:
+            return fn(sdk)
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: _mapped may swallow)
+
+    @contextlib.contextmanager
+    def _mapped(self, action: str, meaning: dict[int, HsmConsoleError] | None) -> Iterator[None]:
+        """The one translation of SDK exceptions, shared by `call` and `DeviceBatch.call`."""
         try:
-            with self._sdk(creds) as sdk:
-                return fn(sdk)
+            yield
         except HsmConsoleError:
             raise
         except Exception as exc:
@@ -208,6 +230,18 @@ class DeviceClient:
             if meaning and status in meaning:
                 raise meaning[status] from None
             raise map_sdk_error(exc, action, self.profile.fingerprint) from None
+
+    @contextlib.contextmanager
+    def batch(self, creds: Credentials) -> Iterator[DeviceBatch]:
+        """One SDK client, one pinned keep-alive connection pool and one authentication for a
+        series of calls (bulk reads, plan/apply): a TLS handshake per request would dominate.
+        The passphrase lives in the SDK only until the `with` block ends. Use from one thread."""
+        with self._sdk(creds) as sdk:
+            batch = DeviceBatch(self, sdk, creds)
+            try:
+                yield batch
+            finally:
+                batch._close()
 
     # --- reads ---------------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -354,3 +388,37 @@ class DeviceClient:
     def set_time(self, admin: Credentials, when: datetime | None = None) -> None:
         moment = when or datetime.now(UTC)
         self.call("Set device time", admin, lambda s: s.set_time(moment))
+
+
+class DeviceBatch:
+    """A series of calls on one open SDK session (see `DeviceClient.batch`). Its `call` has the
+    signature of `DeviceClient.call`, so the device operations of `hsmconsole/device/` take either."""
+
+    def __init__(self, client: DeviceClient, sdk: nethsm.NetHSM, creds: Credentials) -> None:
+        self.client = client
+        self.profile = client.profile
+        self._sdk: nethsm.NetHSM | None = sdk
+        self.user_id = creds.user_id
+        self.calls = 0
+
+    def call(
+        self,
+        action: str,
+        creds: Credentials | None,
+        fn: Callable[[nethsm.NetHSM], T],
+        meaning: dict[int, HsmConsoleError] | None = None,
+    ) -> T:
+        """Like `DeviceClient.call`, on the batch's session. `creds` must name the batch's user
+        (or be None): a call for another user would silently run with the wrong rights."""
+        if creds is not None and creds.user_id != self.user_id:
+            raise ValueError(f"batch of {self.user_id} used for {creds.user_id}")
+        if self._sdk is None:
+            raise StateError(f"{action}: the batch has ended.", "Start a new one.")
+        sdk = self._sdk
+        with self.client._mapped(action, meaning):
+            self.calls += 1
+            return fn(sdk)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _close(self) -> None:
+        self._sdk = None

@@ -14,7 +14,7 @@ import hsmconsole
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BASE = frozenset({"errors", "secrets", "fileio", "models", "alphabet"})
+BASE = frozenset({"errors", "secrets", "fileio", "models", "alphabet", "inventory"})
 FLOWS = frozenset({"ceremony", "admin", "backup", "rotation", "system"})
 # What each wing may import of ours, besides itself. `emulator.server` is the emulator's public face
 # (EmbeddedEmulator): what starts a throwaway device may use it, never the emulator's internals.
