@@ -127,6 +127,14 @@ class HsmConsoleApp(App[int]):
             return
         self.exit(0)
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C where no screen gives it a meaning: say how to quit, or why not now, in our
+        words (Textual's own toast says "Do you want to quit?", which a ceremony must not ask)."""
+        reason = quit_refusal(self)
+        text = reason or "Ctrl+Q quits hsmconsole; Esc goes back."
+        self.notify(text, title="Ctrl+C", severity="warning" if reason else "information",
+                    markup=False)
+
     def action_help(self) -> None:
         screen = self.screen
         if isinstance(screen, HelpScreen):

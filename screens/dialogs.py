@@ -18,6 +18,9 @@ from hsmconsole.device.trust import grouped
 from hsmconsole.errors import ErrorKind, HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.widgets.checkbox import PlainCheckbox
+from screens.widgets.secret_input import SecretInput
+
+ABORT_WORD = "abort"  # what a person types to stop a ceremony or a quorum entry midway
 
 _TITLES = {
     ErrorKind.CONNECTION: "Connection problem",
@@ -171,7 +174,7 @@ class PassphrasePrompt(ModalScreen[PassphraseAnswer | None]):
             yield Label("User id")
             yield Input(self.user_id, id="user-id", compact=True)
             yield Label("Passphrase (hidden)")
-            yield Input(password=True, id="passphrase", compact=True)
+            yield SecretInput(id="passphrase", compact=True)
             if self.offer_keyring:
                 yield PlainCheckbox("Remember in the OS keyring", id="remember", compact=True)
             elif self.no_keyring and self.vault is not None:
@@ -197,3 +200,7 @@ class PassphrasePrompt(ModalScreen[PassphraseAnswer | None]):
     def action_cancel(self) -> None:
         self.query_one("#passphrase", Input).value = ""
         self.dismiss(None)
+
+    def action_abort(self) -> None:
+        """Ctrl+C in the passphrase field: nothing was sent yet, so it cancels like Esc."""
+        self.action_cancel()

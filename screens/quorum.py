@@ -15,6 +15,8 @@ from hsmconsole.custody.shares import SecretKind
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.base import CoreScreen, DeviceContext, banner
+from screens.dialogs import ABORT_WORD, TypedConfirm
+from screens.widgets.secret_input import SecretInput
 
 
 class QuorumScreen(CoreScreen[bool]):
@@ -48,7 +50,7 @@ class QuorumScreen(CoreScreen[bool]):
         yield Static(f"{self.TITLE_TEXT}: {self.ctx.profile.name}", classes="title", markup=False)
         yield Static(self.instructions(), classes="hint", markup=False)
         yield Static(self._prompt(), id="share-label", markup=False)
-        yield Input(password=True, id="share", placeholder="HSMC1 ....")
+        yield SecretInput(id="share", placeholder="HSMC1 ....")
         yield Static(self._progress_text(), id="progress-text", markup=False)
         yield Static("", id="accepted", markup=False)
         yield Static("", id="share-error", markup=False, classes="error-text")
@@ -174,6 +176,23 @@ class QuorumScreen(CoreScreen[bool]):
     def action_cancel(self) -> None:
         self.collector.wipe()
         self.dismiss(False)
+
+    def action_abort(self) -> None:
+        """Ctrl+C in the share field: as in the ceremony, stop only after a typed confirmation."""
+        if self.busy or isinstance(self.app.screen, TypedConfirm):
+            return
+        entered = self.collector.progress().entered
+        held = f"The {entered} share(s) entered so far are wiped from memory. " if entered else ""
+        confirm = TypedConfirm(
+            f"Abort {self.TITLE_TEXT.lower()}?",
+            f"{held}Nothing is sent to the device.",
+            ABORT_WORD,
+        )
+        self.app.push_screen(confirm, self._abort_answered)
+
+    def _abort_answered(self, ok: bool | None) -> None:
+        if ok:
+            self.action_cancel()
 
     def on_unmount(self) -> None:
         self.collector.wipe()

@@ -17,6 +17,7 @@ from hsmconsole.custody.envelope import MIN_PASSPHRASE
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.ceremony.step import COMMON_BINDINGS, CeremonyStep, StepEnd
+from screens.widgets.secret_input import SecretInput
 
 _ORDINAL = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", 6: "6th"}
 
@@ -95,7 +96,7 @@ class ConfirmScreen(CeremonyStep):
             for i, (where, part) in enumerate(zip(self.parts, self.asked, strict=True)):
                 with Horizontal(classes="part"):
                     yield Label(where, markup=False)
-                    yield Input(password=True, id=f"answer-{i}", placeholder="_" * part.length)
+                    yield SecretInput(id=f"answer-{i}", placeholder="_" * part.length)
             yield Static(
                 "Case does not matter; characters are hidden. Enter goes to the next group, and "
                 "checks them all in the last one.",
@@ -111,9 +112,9 @@ class ConfirmScreen(CeremonyStep):
             yield Label("File")
             yield Input(str(self.envelope_path or ""), id="envelope-path")
             yield Label("Envelope passphrase")
-            yield Input(password=True, id="envelope-pass")
+            yield SecretInput(id="envelope-pass")
             yield Label("The same passphrase again")
-            yield Input(password=True, id="envelope-pass2")
+            yield SecretInput(id="envelope-pass2")
         yield Footer()
 
     def on_mount(self) -> None:

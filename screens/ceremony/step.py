@@ -10,12 +10,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from screens.base import CoreScreen
-from screens.dialogs import TypedConfirm
+from screens.dialogs import ABORT_WORD, TypedConfirm
 
 COMMON_BINDINGS: list[BindingType] = [
     Binding("escape", "abort", "Abort", key_display="Esc", id="ceremony.abort"),
-    # Textual binds Ctrl-C to copy; in a ceremony it means "stop", as in any terminal program.
-    Binding("ctrl+c", "abort", "Abort", show=False, priority=True, id="ceremony.abort_ctrl_c"),
+    # Textual binds Ctrl-C to copy; in a ceremony it means "stop", as in any terminal program:
+    # the abort where it is allowed, else a word on why this step cannot be stopped.
+    Binding("ctrl+c", "interrupt", "Abort", show=False, priority=True, id="ceremony.abort_ctrl_c"),
     Binding("f1", "app.help", "Help", key_display="F1", id="ceremony.help"),
 ]
 
@@ -29,7 +30,6 @@ class StepEnd(enum.Enum):
     ABORT = "abort"  # confirmed by the person: wipe everything, device untouched
 
 
-ABORT_WORD = "abort"
 
 
 class CeremonyStep(CoreScreen[StepEnd]):
@@ -71,6 +71,22 @@ class CeremonyStep(CoreScreen[StepEnd]):
         if action == "abort" and (not self.ABORTABLE or self.busy):
             return None
         return super().check_action(action, parameters)
+
+    def abort_allowed(self) -> bool:
+        """Whether the abort may be asked for now (Ctrl+C asks whatever the footer shows)."""
+        return self.ABORTABLE and not self.busy
+
+    def interrupt_refusal(self) -> str:
+        """What Ctrl+C says where the abort is not allowed."""
+        return "This step cannot be stopped now: wait until it has finished."
+
+    def action_interrupt(self) -> None:
+        if isinstance(self.app.screen, TypedConfirm):
+            return
+        if self.abort_allowed():
+            self.action_abort()
+        else:
+            self.notify(self.interrupt_refusal(), title="Ctrl+C", severity="warning", markup=False)
 
     def action_abort(self) -> None:
         if isinstance(self.app.screen, TypedConfirm):

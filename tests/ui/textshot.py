@@ -1,0 +1,42 @@
+"""Helpers for Pilot tests of single screens: the app the console would be, and what a person sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+
+import screens
+
+
+class Host(App[None]):
+    """Shows one screen with the console's own stylesheet and theme; keeps what it dismissed with."""
+
+    ENABLE_COMMAND_PALETTE = False
+    CSS_PATH = str(Path(screens.__file__).parent / "app.tcss")
+
+    def __init__(self, make: Callable[[], Screen[Any]]) -> None:
+        super().__init__()
+        self.make = make
+        self.result: object = "running"
+
+    def on_mount(self) -> None:
+        self.theme = "ansi-dark"
+        self.push_screen(self.make(), self._done)
+
+    def _done(self, result: object) -> None:
+        self.result = result
+
+
+def screen_text(app: App[Any]) -> str:
+    """The rendered characters of the whole terminal, as a person reads them."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    keys = {" ": "space", ",": "comma", "-": "minus", ".": "full_stop", "/": "slash", "_": "underscore"}
+    await pilot.press(*[keys.get(ch, ch) for ch in text])
