@@ -32,12 +32,17 @@ class QuorumScreen(CoreScreen[bool]):
     FINISH_LABEL: ClassVar[str] = "Go ahead"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "finish", "Go ahead", key_display="Enter", id="quorum.finish"),
-        Binding("ctrl+r", "reveal", "Show/hide", key_display="Ctrl+R", id="quorum.reveal"),
-        Binding("ctrl+l", "clear", "Clear", key_display="Ctrl+L", id="quorum.clear"),
+        # Short words: with Ctrl+P (admin) and Ctrl+Q every key must fit one 80-column footer.
+        Binding("ctrl+r", "reveal", "Reveal", key_display="Ctrl+R", id="quorum.reveal"),
+        # Off the footer for room; the refusal that keeps a mistyped share says "Ctrl+L clears it",
+        # and help lists it.
+        Binding("ctrl+l", "clear", "Clear the field", key_display="Ctrl+L", show=False,
+                id="quorum.clear"),
         Binding("escape", "cancel", "Cancel", key_display="Esc", id="quorum.cancel"),
         Binding("f1", "app.help", "Help", key_display="F1", id="quorum.help"),
     ]
     MUTATIONS = frozenset({"finish", "cancel"})
+    ENTRY_ACTIONS: ClassVar[frozenset[str]] = frozenset({"reveal", "clear"})
 
     def __init__(self, ctx: DeviceContext) -> None:
         super().__init__()
@@ -78,8 +83,11 @@ class QuorumScreen(CoreScreen[bool]):
         return f"Share of custodian {len(self._accepted) + 1}:"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "finish" and not self.collector.progress().complete:
+        complete = self.collector.progress().complete
+        if action == "finish" and not complete:
             return None
+        if action in self.ENTRY_ACTIONS and complete:
+            return False  # the field is closed once the quorum is reached: off the footer
         return super().check_action(action, parameters)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
