@@ -12,15 +12,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input
 from textual.widgets._footer import FooterKey
 
-import screens
 from hsmconsole.ceremony.plan import CeremonyPlan, ChallengePart
-from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from screens.admin_session import AdminSessionScreen
-from screens.app import HsmConsoleApp
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions
 from screens.ceremony.confirm import ConfirmScreen
@@ -35,6 +32,7 @@ from screens.help import HelpScreen
 from screens.quorum_unlock import QuorumUnlockScreen
 from screens.signin import SignInScreen
 from tests.snapshots.test_console_snapshots import FAKE_ADMIN, FAKE_UNLOCK, FP, FakeClient
+from tests.ui.textshot import Console
 
 WIDTH = 80
 PROFILE = Profile("lab-hsm-in-rack-4", "nethsm.example.org:8443", fingerprint=FP)
@@ -46,23 +44,6 @@ def _ctx(state: DeviceState = DeviceState.OPERATIONAL) -> DeviceContext:
         state_shown = state
 
     return DeviceContext(PROFILE, Client(PROFILE), CredentialVault(), None, True, Sessions())
-
-
-class Console(HsmConsoleApp):
-    """The console itself (its global keys and key display), opening one screen directly."""
-
-    CSS_PATH = str(Path(screens.__file__).parent / "app.tcss")
-
-    def __init__(self, make: Callable[[], Screen[Any]], tmp: Path) -> None:
-        super().__init__(store=ProfileStore(tmp / "config"), client_factory=FakeClient,
-                         keyring_notice=False, probe=lambda host: FP)
-        self.make = make
-
-    def on_mount(self) -> None:
-        self.push_screen(self.make())
-
-    def show_connections(self, *, auto: bool = False) -> None:
-        """Textual also runs the app's own on_mount: it must not open the connections screen."""
 
 
 async def _shares(pilot: Pilot[Any], *texts: str) -> None:
