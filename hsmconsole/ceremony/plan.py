@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from hsmconsole.alphabet import as_typed
 from hsmconsole.custody.passgen import generate_passphrase
 from hsmconsole.custody.sharecode import GROUP_LEN
 from hsmconsole.custody.shares import SecretKind, Share, encode_share
@@ -377,8 +378,9 @@ class Ceremony:
         return turn.challenge
 
     def confirm(self, name: str, typed: Sequence[str]) -> tuple[bool, ...]:
-        """Whether each typed group matches its part of the challenge (case, spaces and dashes
-        ignored). The turn is confirmed when all match; otherwise the attempt counts as wrong."""
+        """Whether each typed group matches its part of the challenge, read as quorum entry reads
+        a share (alphabet.as_typed: case, spaces and dashes ignored, O for 0, I or L for 1).
+        The turn is confirmed when all match; otherwise the attempt counts as wrong."""
         turn = self._turn(name)
         ch = turn.challenge
         if ch is None:
@@ -390,9 +392,9 @@ class Ceremony:
         for part, given_text in zip(ch.parts, typed, strict=True):
             _, text, passphrase = pages[part.page]
             rows = paper_rows(text, passphrase=passphrase)
-            expected = rows[part.line - 1][part.column - 1].upper().encode()
+            expected = as_typed(rows[part.line - 1][part.column - 1]).encode()
             del rows
-            given = "".join(c for c in given_text.upper() if c.isalnum()).encode()
+            given = as_typed(given_text).encode()
             results.append(hmac.compare_digest(expected, given))
         if all(results):
             turn.state = TurnState.CONFIRMED

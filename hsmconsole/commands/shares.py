@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from hsmconsole import fileio
+from hsmconsole.alphabet import as_typed
 from hsmconsole.commands.common import usage
 from hsmconsole.custody import envelope
 from hsmconsole.custody.passgen import generate_passphrase
@@ -257,7 +258,7 @@ def _expected(args: argparse.Namespace, first: Share) -> SetRef | None:
         return None
     set_id, generation = first.set.set_id, first.set.generation
     if args.expect_set is not None:
-        set_id = args.expect_set.upper().translate(str.maketrans("OIL", "011"))
+        set_id = as_typed(args.expect_set)
         if not re.fullmatch(f"[{ALPHABET}]{{8}}", set_id):
             raise InputError("--expect-set takes a set id: 8 characters of the share alphabet")
     if args.expect_generation is not None:

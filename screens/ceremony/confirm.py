@@ -98,7 +98,8 @@ class ConfirmScreen(CeremonyStep):
                     yield Label(where, markup=False)
                     yield SecretInput(id=f"answer-{i}", placeholder="_" * part.length)
             yield Static(
-                "Case does not matter; characters are hidden. Enter goes to the next group, and "
+                "Case does not matter, nor O for 0 or I, L for 1; characters are hidden. Enter goes "
+                "to the next group, and "
                 "checks them all in the last one.",
                 classes="c-hint",
             )
