@@ -84,6 +84,8 @@ class CeremonyPlan:
     witnesses: tuple[str, ...] = ()
     users: tuple[InitialUser, ...] = ()
     device_label: str = ""
+    # The people at the review acknowledged risks() explicitly (the review screen sets it).
+    risks_accepted: bool = False
 
     @classmethod
     def single_group(
@@ -138,6 +140,21 @@ class CeremonyPlan:
             if u.holder.casefold() not in names:
                 out.append(f"User {u.user_id}: its holder {u.holder} is not on the roster.")
         return out
+
+    def risks(self) -> list[str]:
+        """What this plan allows but people must accept knowingly: K = N, where losing any one
+        share (or any one custodian) loses the secret for good. Worded for review and report."""
+        lost = {
+            SecretKind.UNLOCK: "the device can never be unlocked again after a lock or reboot",
+            SecretKind.ADMIN: "nobody can administer the device again",
+            SecretKind.BACKUP: "no backup can ever be restored",
+        }
+        return [
+            f"{p.kind.value} {p.threshold} of {p.count}: every share is needed. If any one share "
+            f"or custodian is lost, {lost.get(p.kind, 'the secret is lost')}."
+            for p in self.policies
+            if 2 <= p.threshold == p.count
+        ]
 
     def policy(self, kind: SecretKind) -> SecretPolicy:
         for p in self.policies:

@@ -67,10 +67,14 @@ class CeremonyRecorder:
         policy = "; ".join(f"{p.kind.value} {p.threshold} of {p.count}" for p in plan.policies)
         users = ", ".join(f"{u.user_id} to {u.holder}" for u in plan.users) or "none"
         witnesses = ", ".join(plan.witnesses) or "none"
+        risk = ""
+        if plan.risks():
+            every = ", ".join(p.kind.value for p in plan.policies if p.threshold == p.count)
+            risk = f"; K = N for {every} ({'acknowledged' if plan.risks_accepted else 'NOT acknowledged'})"
         self._add(
             "ceremony.roster",
             detail=f"custodians {', '.join(plan.custodians)}; witnesses {witnesses}; {policy}; "
-            f"users {users}",
+            f"users {users}{risk}",
         )
 
     def generated(self, ceremony: Ceremony) -> None:

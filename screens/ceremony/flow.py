@@ -203,7 +203,7 @@ class CeremonyScreen(Screen[bool]):
                 header=self.header, warning=self.warning,
             )
             if await self._step(review, "the review") is StepEnd.DONE:
-                return plan
+                return review.plan  # with the acknowledgement of any K = N risk
 
     async def _turn(self, ceremony: Ceremony, position: int, total: int) -> None:
         turn = ceremony.current_turn

@@ -101,6 +101,10 @@ CASES: dict[str, Case] = {
     "help": (lambda: HelpScreen("Dashboard", [("Enter", "Run")]), _nothing),
     "roster": (RosterScreen, _nothing),
     "review": (lambda: ReviewScreen(PLAN, "lab-hsm (192.0.2.10:8443)"), _nothing),
+    "review, every share needed": (
+        lambda: ReviewScreen(CeremonyPlan.single_group(("A", "B"), 2), "lab-hsm (192.0.2.10:8443)"),
+        _nothing,
+    ),
     "handoff": (lambda: HandoffScreen("Alice", 1, 3), _nothing),
     "reveal": (_reveal, _nothing),
     "confirm, asking": (_confirm, _nothing),
