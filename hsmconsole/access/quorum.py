@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hsmconsole.custody.quorum import ShareCollector
 from hsmconsole.custody.shares import ShareSet
-from hsmconsole.device.client import Credentials, DeviceClient
-from hsmconsole.errors import HsmConsoleError
+from hsmconsole.device.client import Credentials, DeviceClient, RateLimited
+from hsmconsole.errors import AuthError, ErrorKind, HsmConsoleError
 from hsmconsole.journal.chain import Journal, Outcome, record
 
 
@@ -24,6 +24,8 @@ def unlock_by_quorum(
         client.unlock(secret)
     except HsmConsoleError as exc:
         _journal(journal, client, "unlock", Outcome.FAILED, meta, prints, exc.kind.value)
+        if exc.kind is ErrorKind.AUTH and not isinstance(exc, RateLimited):
+            raise shares_refused(meta, "unlock", client) from None
         raise
     finally:
         secret.wipe()
@@ -54,6 +56,20 @@ def set_backup_passphrase_by_quorum(
     _journal(journal, client, "backup-passphrase.set", Outcome.OK, meta, prints, "from shares")
 
 
+def shares_refused(meta: ShareSet | None, what: str, client: DeviceClient) -> AuthError:
+    """The device refused what a quorum of shares rebuilt. The custodians typed shares, not a user
+    or a passphrase, and they fitted together: so they are of another device or an older
+    generation. Say that, and what to check, instead of the device's words about credentials."""
+    set_id = f"set {meta.set_id}, generation {meta.generation}" if meta else "this set"
+    return AuthError(
+        f"These {what} shares ({set_id}) do not open this device ({client.profile.name}).",
+        "They fit together, so none was mistyped: they were made for another device, or replaced "
+        "by a newer generation. Check that this is the right device, that the envelopes or paper "
+        "forms are this device's, and the set id and generation written on them against the "
+        "ceremony report. Nothing was changed; the combined passphrase was wiped.",
+    )
+
+
 def _journal(
     journal: Journal | None,
     client: DeviceClient,
@@ -69,4 +85,4 @@ def _journal(
     )
 
 
-__all__ = ["set_backup_passphrase_by_quorum", "unlock_by_quorum"]
+__all__ = ["set_backup_passphrase_by_quorum", "shares_refused", "unlock_by_quorum"]
