@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hsmconsole.access.quorum import BackupPassphraseRecord, backup_passphrase_record
 from hsmconsole.access.session import AdminSession, lock_device
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
@@ -92,6 +93,7 @@ class DashboardScreen(CoreScreen[str]):
         self.flows = flows
         self.status: DeviceStatus | None = None
         self.actions: tuple[Action, ...] = ()
+        self.backup_record = BackupPassphraseRecord.UNKNOWN
 
     @property
     def client(self) -> DeviceClient:
@@ -123,9 +125,15 @@ class DashboardScreen(CoreScreen[str]):
     def action_refresh(self) -> None:
         client, sessions = self.client, self.ctx.sessions
         admin = sessions.admin.credentials() if sessions.admin and sessions.admin.open else None
-        self.run_core("Read status", lambda: client.status(admin), self._loaded, mutation=False)
+        journal, device_id = self.ctx.journal, self.ctx.profile.name
 
-    def _loaded(self, status: DeviceStatus) -> None:
+        def read() -> tuple[DeviceStatus, BackupPassphraseRecord]:
+            return client.status(admin), backup_passphrase_record(journal, device_id)
+
+        self.run_core("Read status", read, self._loaded, mutation=False)
+
+    def _loaded(self, result: tuple[DeviceStatus, BackupPassphraseRecord]) -> None:
+        status, self.backup_record = result
         self.status = status
         if status.tls is TlsTrust.MISMATCH:
             self._show_mismatch()
@@ -151,7 +159,8 @@ class DashboardScreen(CoreScreen[str]):
         )
         open_session = session is not None and session.open
         self.actions = actions_for(
-            self.status.state, admin_session=open_session, pinned=bool(self.ctx.profile.fingerprint)
+            self.status.state, admin_session=open_session, pinned=bool(self.ctx.profile.fingerprint),
+            backup_passphrase_set=self.backup_record is BackupPassphraseRecord.SET,
         )
         options = self.query_one("#actions", OptionList)
         highlighted = options.highlighted
