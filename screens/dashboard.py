@@ -86,6 +86,9 @@ class DashboardScreen(CoreScreen[str]):
         Binding("s", "flow('signin')", "Sign in as a day-to-day user", show=False, id="dashboard.signin"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
+    # The action list has the focus and takes Enter itself (it runs the highlighted action), so
+    # the screen's own Enter binding never shows in the live bindings help reads: say it here.
+    HELP_EXTRA: ClassVar[tuple[tuple[str, str], ...]] = (("Enter", "Run the highlighted action"),)
 
     def __init__(self, ctx: DeviceContext, flows: dict[str, FlowFactory]) -> None:
         super().__init__()
@@ -121,6 +124,8 @@ class DashboardScreen(CoreScreen[str]):
         if self.ctx.sessions.expire_idle():
             self.notify("The admin session was unused too long: its passphrase is forgotten.")
             self._render_status()
+            # System and Counts were read with the session: read the status again without it.
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         client, sessions = self.client, self.ctx.sessions

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerFailed
 
-from hsmconsole.ceremony.plan import Ceremony, CeremonyPlan, Phase
+from hsmconsole.ceremony.plan import Ceremony, CeremonyPlan, Phase, TurnState
 from hsmconsole.ceremony.record import (
     CeremonyRecorder,
     envelope_suggestion,
@@ -150,13 +150,16 @@ class CeremonyScreen(Screen[bool]):
     async def _abort(self, where: str) -> None:
         ceremony = self.ceremony
         if ceremony is not None:
+            shown = any(turn.state is not TurnState.WAITING for turn in ceremony.turns)
             ceremony.abort()
             await self._in_thread("Journal", lambda: self.recorder.aborted(ceremony, where))
-        self.notify(
-            "Ceremony aborted. Every share was wiped from memory; nothing was sent to the device.",
-            severity="warning",
-            timeout=10,
-        )
+            text = "Ceremony aborted. Every share was wiped from memory; nothing was sent to the device."
+            if shown:
+                text += " Destroy any paper copy made so far: those shares are worthless now."
+        else:
+            await self._in_thread("Journal", lambda: self.recorder.aborted(None, where))
+            text = "Ceremony aborted before any secret was made; nothing was sent to the device."
+        self.notify(text, severity="warning", timeout=10, markup=False)
 
     async def _run(self) -> bool:
         plan = await self._plan()

@@ -50,8 +50,16 @@ class CeremonyStep(CoreScreen[StepEnd]):
     CeremonyStep .c-error { padding: 0 1; color: $error; text-style: bold; }
     CeremonyStep .c-ok { padding: 0 1; color: $success; text-style: bold; }
     CeremonyStep .c-section { padding: 0 1; margin-top: 1; text-style: bold; }
-    CeremonyStep Input { border: none; height: 1; padding: 0 1; margin: 0 1; background: $surface; }
-    CeremonyStep Input:focus { border: none; background: $primary; color: $text; text-style: bold; }
+    /* One row high, so no box: a line either side shows where each field is even unfocused (a
+       background tint alone does not show on a 16-colour console); the focused one is filled. */
+    CeremonyStep Input {
+        border: none; border-left: solid $foreground; border-right: solid $foreground;
+        height: 1; padding: 0 1; margin: 0 1; background: $surface;
+    }
+    CeremonyStep Input:focus {
+        border: none; border-left: solid $primary; border-right: solid $primary;
+        background: $primary; color: $text; text-style: bold;
+    }
     """
 
     def __init__(self, *, header: str = "Provisioning ceremony", warning: str = "",
