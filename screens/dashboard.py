@@ -133,7 +133,12 @@ class DashboardScreen(CoreScreen[str]):
         journal, device_id = self.ctx.journal, self.ctx.profile.name
 
         def read() -> tuple[DeviceStatus, BackupPassphraseRecord]:
-            return client.status(admin), backup_passphrase_record(journal, device_id)
+            status = client.status(admin)
+            # Only an admin session on an Operational device can set it: read the journal then.
+            known = BackupPassphraseRecord.UNKNOWN
+            if admin is not None and status.state is DeviceState.OPERATIONAL:
+                known = backup_passphrase_record(journal, device_id)
+            return status, known
 
         self.run_core("Read status", read, self._loaded, mutation=False)
 

@@ -351,6 +351,8 @@ async def lock_and_unlock_with_every_pair(ctx: DeviceContext, rec: Recorder, tmp
             await enter_shares(pilot, [admin[name] for name in pair])
             await wait_screen(pilot, DashboardScreen)
             await wait_for(pilot, lambda: ctx_session_open(app))
+            # The dashboard re-reads the status with the session before it offers Lock.
+            await wait_for(pilot, lambda: lock_offered(app))
             await pilot.press("l")
             await wait_screen(pilot, TypedConfirm)
             await type_text(pilot, "lock")
@@ -362,6 +364,13 @@ async def lock_and_unlock_with_every_pair(ctx: DeviceContext, rec: Recorder, tmp
             await enter_shares(pilot, [unlock[name] for name in reversed(pair)])
             await wait_for(pilot, lambda: dashboard_state() is DeviceState.OPERATIONAL)
             assert ctx.client.state() is DeviceState.OPERATIONAL, pair
+
+
+def lock_offered(app: HsmConsoleApp) -> bool:
+    screen = app.screen
+    return isinstance(screen, DashboardScreen) and any(
+        a.id == "lock" and a.enabled for a in screen.actions
+    )
 
 
 def ctx_session_open(app: HsmConsoleApp) -> bool:
