@@ -89,7 +89,8 @@ class TypedConfirm(ModalScreen[bool]):
             yield Label(self.what, classes="dialog-title", markup=False)
             yield Static(self.consequence, markup=False, classes="hint")
             yield Static(f"Type {self.word} and press Enter to go ahead; Esc cancels.", markup=False)
-            yield Input(placeholder=self.word, id="confirm-word", compact=True)
+            # No placeholder: where dim text is not rendered (Linux console) it reads as typed.
+            yield Input(id="confirm-word", compact=True)
             yield Static("", id="confirm-status", markup=False)
 
     def on_mount(self) -> None:

@@ -173,7 +173,7 @@ def _confirm() -> ConfirmScreen:
         check,
         seal=lambda path, secret: path,
         envelope_path=Path("/media/bob-usb/Bob-FAKE0SET.envelope"),
-        header=HEADER, warning=WARNING,
+        header=HEADER, warning=WARNING, media=[Path("/media/bob-usb")],
     )
 
 
@@ -272,6 +272,7 @@ def test_abort_confirmation(snap_compare: Snap) -> None:
     async def press_escape(pilot: Pilot[Any]) -> None:
         await pilot.press("escape")
         await pilot.pause()
+        await pilot.press(*"abor")  # what is typed shows in the field
 
     screen = HandoffScreen("Bob", 2, 3, header=HEADER, warning=WARNING)
     assert snap_compare(One(screen), terminal_size=SIZE, run_before=press_escape)

@@ -148,6 +148,12 @@ async def plan_roster(
 
 
 async def start_from_review(pilot: Pilot[Any], rec: Recorder) -> None:
+    review = pilot.app.screen
+    if isinstance(review, ReviewScreen) and review.risks:
+        await pilot.press("enter")  # K = N: Enter waits until the risk is accepted
+        await pilot.pause()
+        assert pilot.app.screen is review
+        await pilot.press("a")
     await pilot.press("enter")
     await wait_screen(pilot, TypedConfirm)
     await type_text(pilot, "provision")
