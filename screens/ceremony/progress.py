@@ -248,7 +248,10 @@ class ProvisioningScreen(CeremonyStep):
         self.state = RunState.RUNNING
         self._step = step
         self._since = self.clock()
-        self._result("Esc cannot stop it now: the device is being changed.", "c-hint")
+        note = "Esc cannot stop it now: the device is being changed."
+        if self.withdraw_abort():  # asked during the pre-check: its "nothing was sent" is past
+            note = "Too late to abort: provisioning has begun. " + note
+        self._result(note, "c-hint")
         self._tick()
         self._set_ticking(True)
         self.refresh_bindings()

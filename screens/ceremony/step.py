@@ -68,6 +68,7 @@ class CeremonyStep(CoreScreen[StepEnd]):
         self.header = header
         self.warning = warning
         self.secrets_exist = secrets_exist
+        self.abort_confirm: TypedConfirm | None = None
 
     def compose_header(self) -> ComposeResult:
         title = f"{self.header}: {self.STEP_TITLE}" if self.STEP_TITLE else self.header
@@ -107,8 +108,19 @@ class CeremonyStep(CoreScreen[StepEnd]):
         else:
             consequence = "Nothing was generated and nothing was sent to the device."
         confirm = TypedConfirm("Abort the provisioning ceremony?", consequence, ABORT_WORD)
+        self.abort_confirm = confirm
         self.app.push_screen(confirm, self._abort_answered)
 
+    def withdraw_abort(self) -> bool:
+        """Close an abort confirmation still open over this step (it no longer tells the truth,
+        e.g. provisioning began meanwhile); True if one was open."""
+        confirm, self.abort_confirm = self.abort_confirm, None
+        if confirm is not None and confirm.is_attached and self.app.screen is confirm:
+            confirm.dismiss(False)
+            return True
+        return False
+
     def _abort_answered(self, ok: bool | None) -> None:
+        self.abort_confirm = None
         if ok:
             self.dismiss(StepEnd.ABORT)
