@@ -119,7 +119,7 @@ def actions_for(
             "backup-passphrase",
             "Set backup passphrase from shares",
             oper and admin_session and not backup_passphrase_set,
-            "already set (journal); changing it is a rotation" if oper and backup_passphrase_set
+            "already set (journal): use rotation" if oper and backup_passphrase_set
             else "" if oper and admin_session
             else ("needs an admin session" if oper else need_oper),
         ),

@@ -55,7 +55,7 @@ def scratch_journal() -> Iterator[Journal]:
     the emulator's state and never mixes with the journal of real devices."""
     from hsmconsole.journal.chain import Journal
 
-    folder = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-"))  # mkdtemp: mode 0700
+    folder = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-journal-"))  # mkdtemp: 0700
     try:
         yield Journal(folder / "journal.jsonl")
     finally:
