@@ -53,7 +53,7 @@ async def test_nothing_typed_into_a_secret_field_reaches_the_clipboard(where: st
     make, field = SECRET_FIELDS[where]
     copied: list[str] = []
     app = Host(make)
-    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign,assignment]
     async with app.run_test(size=SIZE) as pilot:
         box = app.screen.query_one(f"#{field}", Input)
         assert isinstance(box, SecretInput)
@@ -77,7 +77,7 @@ async def test_ctrl_c_in_a_share_field_asks_to_abort_with_the_typed_word(where: 
     make, field = SECRET_FIELDS[where]
     copied: list[str] = []
     app = Host(make)
-    app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+    app.copy_to_clipboard = copied.append  # type: ignore[method-assign,assignment]
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one(f"#{field}", Input).focus()
         await type_text(pilot, TYPED)
