@@ -666,6 +666,8 @@ async def test_a_different_certificate_after_provisioning_stops_with_the_mismatc
     ctx: DeviceContext, emulator: EmbeddedEmulator, short_dir: Path
 ) -> None:
     data = short_dir / "data"
+    # The journal next to the report, as in a real data folder (tmp_path grows longer under xdist).
+    ctx.journal = Journal(data / "journal.jsonl")
     app = Harness(
         lambda: CeremonyScreen(ctx, data_dir=data, kdf=FAST_KDF, probe=lambda host: OTHER_FP)
     )
