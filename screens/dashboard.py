@@ -117,7 +117,9 @@ class DashboardScreen(CoreScreen[str]):
         self.set_interval(1.0, self._watch_session)
 
     def on_screen_resume(self) -> None:
-        if self.status is not None:
+        # Not while a change runs (a lock just confirmed): its own end refreshes, and a read
+        # racing it would ask a device that is locking for its system info.
+        if self.status is not None and not self.busy:
             self.action_refresh()
 
     def _watch_session(self) -> None:

@@ -360,6 +360,9 @@ def _open(args: argparse.Namespace) -> int:
     info = envelope.envelope_info(data)
     for e in info.contents:
         print(f"Envelope holds share {e.index} of {e.count} of set {e.set_id} ({e.kind}).")
+    for name in info.passphrases:
+        # Only the shares are written out; a sealed passphrase stays in the envelope.
+        print(f"Envelope also holds the passphrase of {name} (not written to {out}).")
     passphrase = _ask_passphrase("Envelope passphrase: ", confirm=False)
     try:
         shares = envelope.open_envelope(data, passphrase)
