@@ -36,8 +36,8 @@ async def _enter_all(pilot: Any, texts: list[str]) -> None:
     await pilot.press("enter")
     # Not settle(): waiting on the failed worker itself would re-raise its (expected) error.
     for _ in range(1200):
-        if isinstance(pilot.app.screen, ErrorDialog):
-            return
+        if isinstance(pilot.app.screen, ErrorDialog) and "OK" in screen_text(pilot.app):
+            return  # shown and drawn
         await pilot.pause(0.05)
     raise AssertionError(screen_text(pilot.app))
 
