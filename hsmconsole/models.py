@@ -126,5 +126,13 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
+        Action(
+            "system",
+            "System settings and maintenance",
+            oper and admin_session,
+            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
+        # Admin rotation needs only its own quorum; unlock, backup, users and TLS ask for a session.
+        Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
         Action("refresh", "Refresh status", True),
     )

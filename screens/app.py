@@ -23,7 +23,9 @@ from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
+from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
+from screens.system.overview import SystemScreen
 
 ClientFactory = Callable[[Profile], DeviceClient]
 
@@ -37,6 +39,9 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
+        # backup_first: the backup wing's screen, wired here when it lands (docs/system.md).
+        "system": lambda ctx: SystemScreen(ctx, store, backup_first=None),
+        "rotate": RotationScreen,
     }
 
 

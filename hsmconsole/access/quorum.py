@@ -78,8 +78,9 @@ def backup_passphrase_record(journal: Journal | None, device_id: str) -> BackupP
     touches it, and with an empty current passphrase it *sets* one where none is set (every other
     probe fails the same way whether one is set or not; /system/backup would tell, but only to a
     Backup user). So the least intrusive check is our own record: provisioning never sets one
-    (reference 6.2), and the ceremony's backup step, a set from shares, or the device refusing a
-    set because it already has one, each say it is set. The latest of these for the device wins.
+    (reference 6.2), and the ceremony's backup step, a set from shares, a finished rotation of
+    it, or the device refusing a set because it already has one, each say it is set. The latest
+    of these for the device wins.
     Blocking (reads and verifies the journal): call it from a worker thread.
     """
     if journal is None:
@@ -95,6 +96,9 @@ def backup_passphrase_record(journal: Journal | None, device_id: str) -> BackupP
             continue
         ok = event.outcome is Outcome.OK
         sets = event.action in ("ceremony.step.backup-passphrase", "backup-passphrase.set") and ok
+        # A finished rotation of the backup passphrase (rotation/record.py's journal head).
+        sets = sets or (ok and event.action == "rotation.verified"
+                        and event.detail.startswith("kind=backup;"))
         refused = event.action == "backup-passphrase.set" and event.detail == ALREADY_SET
         if event.action == "ceremony.step.provision" and ok:
             known = BackupPassphraseRecord.NOT_SET

@@ -38,6 +38,11 @@ def test_the_journal_tells_what_it_knows(tmp_path: Path) -> None:
     assert backup_passphrase_record(journal, "lab") is BackupPassphraseRecord.NOT_SET
     _event(journal, "ceremony.step.backup-passphrase")
     assert backup_passphrase_record(journal, "lab") is BackupPassphraseRecord.SET
+    _event(journal, "ceremony.step.provision")
+    _event(journal, "rotation.verified", detail="kind=unlock; set=ABCDEFGH; from=1; to=2")
+    assert backup_passphrase_record(journal, "lab") is BackupPassphraseRecord.NOT_SET
+    _event(journal, "rotation.verified", detail="kind=backup; set=ABCDEFGH; from=1; to=2")
+    assert backup_passphrase_record(journal, "lab") is BackupPassphraseRecord.SET
 
 
 async def test_dashboard_does_not_offer_it_where_the_journal_says_one_is_set(
