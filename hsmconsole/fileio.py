@@ -80,6 +80,18 @@ def _create_from(tmp: str, target: Path) -> None:
         raise
 
 
+def publish_new(tmp: Path | str, target: Path | str) -> None:
+    """Give a finished, fsynced temporary file its final name, never replacing an existing file
+    (FileExistsError); for callers that write the temporary file themselves (a streamed download)."""
+    _create_from(str(tmp), Path(target))
+    with contextlib.suppress(OSError):
+        dfd = os.open(Path(target).parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
 def file_in_the_way(directory: Path) -> Path | None:
     """The deepest existing part of `directory` if it is not a directory (so nothing can go there)."""
     for existing in (directory, *directory.parents):

@@ -134,5 +134,6 @@ def actions_for(
         ),
         # Admin rotation needs only its own quorum; unlock, backup, users and TLS ask for a session.
         Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
+        Action("backup", "Backups: make, inspect, restore, rehearse", True),
         Action("refresh", "Refresh status", True),
     )

@@ -15,6 +15,8 @@ from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.trust import probe_fingerprint
 from hsmconsole.journal.chain import Journal
 from screens.admin_session import AdminSessionScreen
+from screens.backup.make import MakeBackupScreen
+from screens.backup.menu import BackupMenuScreen
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
 from screens.ceremony.flow import CeremonyScreen
@@ -39,8 +41,9 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
-        # backup_first: the backup wing's screen, wired here when it lands (docs/system.md).
-        "system": lambda ctx: SystemScreen(ctx, store, backup_first=None),
+        "backup": lambda ctx: BackupMenuScreen(ctx, store),
+        # backup_first: the factory reset offers to make a backup first (dismisses True if made).
+        "system": lambda ctx: SystemScreen(ctx, store, backup_first=MakeBackupScreen),
         "rotate": RotationScreen,
     }
 

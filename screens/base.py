@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT, AdminSession
@@ -72,6 +74,37 @@ def banner(profile: Profile, emulator: bool) -> ComposeResult:
     if text:
         classes = "banner -insecure" if profile.insecure and not profile.pinned else "banner -emulator"
         yield Static(text, markup=False, classes=classes, id="banner")
+
+
+def help_binding(screen_id: str) -> Binding:
+    """F1 or ? opens the help, shown as "?" in the footer: the list screens (connections,
+    dashboard, sign-in) have no text field with the focus, so "?" is free there."""
+    return Binding("question_mark,f1", "app.help", "Help", key_display="?", id=f"{screen_id}.help")
+
+
+def highlighted_id(options: OptionList) -> str | None:
+    """The id of the highlighted option, or None when nothing is highlighted."""
+    if options.highlighted is None:
+        return None
+    return options.get_option_at_index(options.highlighted).id
+
+
+def refill_options(options: OptionList, new: Iterable[Option], *, select: str | None = None) -> None:
+    """Replace the options and keep the person's place: highlight `select` when given and
+    enabled, else the option highlighted before (by id) when still there and enabled, else the
+    first enabled one. A refresh (a status read, a reload) must not move the cursor under Enter."""
+    before = highlighted_id(options)
+    options.clear_options()
+    options.add_options(list(new))
+    enabled = [
+        i for i in range(options.option_count) if not options.get_option_at_index(i).disabled
+    ]
+    ids = {options.get_option_at_index(i).id: i for i in enabled}
+    for wanted in (select, before):
+        if wanted is not None and wanted in ids:
+            options.highlighted = ids[wanted]
+            return
+    options.highlighted = enabled[0] if enabled else None
 
 
 def as_console_error(exc: BaseException | None) -> HsmConsoleError:

@@ -16,7 +16,7 @@ from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.trust import TrustCheck, TrustVerdict, check_trust, grouped, mismatch_error
 from hsmconsole.errors import HsmConsoleError
-from screens.base import CoreScreen
+from screens.base import CoreScreen, help_binding, highlighted_id, refill_options
 from screens.dialogs import TypedConfirm
 from screens.widgets.checkbox import PlainCheckbox
 
@@ -112,7 +112,7 @@ class ConnectScreen(CoreScreen[Profile | None]):
         Binding("enter", "connect", "Connect", id="connect.connect"),
         Binding("a", "add", "Add", id="connect.add"),
         Binding("d", "delete", "Delete", id="connect.delete"),
-        Binding("question_mark,f1", "app.help", "Help", key_display="?", id="connect.help"),
+        help_binding("connect"),
     ]
     MUTATIONS = frozenset({"connect", "add", "delete"})
 
@@ -164,25 +164,20 @@ class ConnectScreen(CoreScreen[Profile | None]):
         if self.start is not None and self.start.name not in self.profiles:
             self.profiles[self.start.name] = self.start
         options = self.query_one("#profiles", OptionList)
-        options.clear_options()
-        for name, p in sorted(self.profiles.items()):
-            options.add_option(Option(_describe(p, self._ephemeral(p)), id=name))
+        refill_options(
+            options,
+            (Option(_describe(p, self._ephemeral(p)), id=name) for name, p in sorted(self.profiles.items())),
+            select=select,
+        )
         if not self.profiles:
             self._status("No profiles yet: press a to add one.")
-        else:
-            names = sorted(self.profiles)
-            options.highlighted = names.index(select) if select in names else 0
         options.focus()
 
     def _status(self, text: str) -> None:
         self.query_one("#connect-status", Static).update(text)
 
     def _selected(self) -> Profile | None:
-        options = self.query_one("#profiles", OptionList)
-        if options.highlighted is None:
-            return None
-        opt_id = options.get_option_at_index(options.highlighted).id
-        return self.profiles.get(opt_id or "")
+        return self.profiles.get(highlighted_id(self.query_one("#profiles", OptionList)) or "")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

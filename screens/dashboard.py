@@ -16,7 +16,7 @@ from hsmconsole.access.session import AdminSession, lock_device
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
 from hsmconsole.rotation.age import ages_line, credential_ages
-from screens.base import CoreScreen, DeviceContext, banner
+from screens.base import CoreScreen, DeviceContext, banner, help_binding, highlighted_id, refill_options
 from screens.dialogs import TypedConfirm
 
 # A flow is a screen started from a dashboard action (keyed by models.Action.id); it dismisses
@@ -78,7 +78,7 @@ class DashboardScreen(CoreScreen[str]):
         Binding("enter", "run_selected", "Run", id="dashboard.run"),
         Binding("r", "refresh", "Refresh", id="dashboard.refresh"),
         Binding("c", "connections", "Connections", id="dashboard.connections"),
-        Binding("question_mark,f1", "app.help", "Help", key_display="?", id="dashboard.help"),
+        help_binding("dashboard"),
         Binding("u", "flow('unlock')", "Quorum unlock", show=False, id="dashboard.unlock"),
         Binding("a", "flow('admin')", "Admin session", show=False, id="dashboard.admin"),
         Binding("l", "lock", "Lock", show=False, id="dashboard.lock"),
@@ -193,14 +193,11 @@ class DashboardScreen(CoreScreen[str]):
             backup_passphrase_set=self.backup_record is BackupPassphraseRecord.SET,
         )
         options = self.query_one("#actions", OptionList)
-        highlighted = options.highlighted
-        options.clear_options()
-        for act in self.actions:
-            label = act.label if act.enabled else f"{act.label}  ({act.reason})"
-            options.add_option(Option(label, id=act.id, disabled=not act.enabled))
-        first = next((i for i, a in enumerate(self.actions) if a.enabled), None)
-        options.highlighted = highlighted if highlighted is not None and self.actions[
-            highlighted].enabled else first
+        refill_options(options, (
+            Option(act.label if act.enabled else f"{act.label}  ({act.reason})", id=act.id,
+                   disabled=not act.enabled)
+            for act in self.actions
+        ))
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -209,11 +206,9 @@ class DashboardScreen(CoreScreen[str]):
             self.run_action_id(event.option.id)
 
     def action_run_selected(self) -> None:
-        options = self.query_one("#actions", OptionList)
-        if options.highlighted is not None:
-            option_id = options.get_option_at_index(options.highlighted).id
-            if option_id:
-                self.run_action_id(option_id)
+        option_id = highlighted_id(self.query_one("#actions", OptionList))
+        if option_id:
+            self.run_action_id(option_id)
 
     def run_action_id(self, action_id: str) -> None:
         act = next((a for a in self.actions if a.id == action_id), None)

@@ -13,7 +13,7 @@ from hsmconsole.access.signin import SignedIn, refuse_administrator, sign_in
 from hsmconsole.device.client import Credentials, WrongCredentials
 from hsmconsole.device.profiles import ProfileStore
 from hsmconsole.errors import HsmConsoleError
-from screens.base import CoreScreen, DeviceContext, banner
+from screens.base import CoreScreen, DeviceContext, banner, help_binding, highlighted_id, refill_options
 from screens.dialogs import AskDialog, PassphraseAnswer, PassphrasePrompt
 
 NEW_USER = "+new"  # option id; NetHSM user ids cannot contain "+"
@@ -34,7 +34,7 @@ class SignInScreen(CoreScreen[bool]):
         Binding("enter", "sign_in", "Sign in", id="signin.signin"),
         Binding("f", "forget", "Forget passphrase", id="signin.forget"),
         Binding("escape", "back", "Back", id="signin.back"),
-        Binding("question_mark,f1", "app.help", "Help", key_display="?", id="signin.help"),
+        help_binding("signin"),
     ]
     MUTATIONS = frozenset({"sign_in", "forget", "back"})
 
@@ -81,21 +81,18 @@ class SignInScreen(CoreScreen[bool]):
     def _listed(self, kept: dict[str, bool]) -> None:
         self.kept = kept
         options = self.query_one("#users", OptionList)
-        highlighted = options.highlighted
-        options.clear_options()
-        for user in self.ctx.profile.users:
-            note = "passphrase kept in the OS keyring" if kept.get(user) else ""
-            options.add_option(Option(f"{user:<28} {note}".rstrip(), id=user))
-        options.add_option(Option("Another user ...", id=NEW_USER))
-        keep = highlighted is not None and highlighted < options.option_count
-        options.highlighted = highlighted if keep else 0
+
+        def note(user: str) -> str:
+            return "passphrase kept in the OS keyring" if kept.get(user) else ""
+
+        refill_options(options, [
+            *(Option(f"{user:<28} {note(user)}".rstrip(), id=user) for user in self.ctx.profile.users),
+            Option("Another user ...", id=NEW_USER),
+        ])
         options.focus()
 
     def _highlighted(self) -> str | None:
-        options = self.query_one("#users", OptionList)
-        if options.highlighted is None:
-            return None
-        return options.get_option_at_index(options.highlighted).id
+        return highlighted_id(self.query_one("#users", OptionList))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -16,12 +18,17 @@ __all__ = [
     "TRUNCATED_MESSAGE",
     "BackupContents",
     "BackupError",
+    "BackupHead",
+    "BackupStream",
     "DecryptError",
+    "Structure",
+    "check_structure",
     "decrypt",
     "encrypt",
     "field",
     "path_sort_key",
     "read_backup",
+    "read_header",
     "scrypt",
     "write_backup",
 ]
@@ -145,33 +152,48 @@ class _Truncated(Exception):
 
 
 class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self.data = memoryview(data)
+    """Reads fields from a binary stream (a file or BytesIO) without holding more than one field."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
         self.pos = 0
 
-    def remaining(self) -> int:
-        return len(self.data) - self.pos
-
     def take(self, n: int) -> bytes:
-        if self.remaining() < n:
+        out = self.stream.read(n) if n else b""
+        if len(out) < n:
+            self.pos += len(out)
             raise _Truncated
-        out = self.data[self.pos : self.pos + n].tobytes()
         self.pos += n
         return out
 
     def field(self) -> bytes:
         return self.take(int.from_bytes(self.take(3), "big"))
 
+    def at_end(self) -> bool:
+        peek = getattr(self.stream, "peek", None)
+        if peek is not None:
+            return not peek(1)
+        here = self.stream.tell()
+        end = self.stream.read(1)
+        self.stream.seek(here)
+        return not end
 
-def _decrypt(key: bytes, adata: str, data: bytes) -> bytes:
-    try:
-        return decrypt(key, adata.encode(), data)
-    except DecryptError as exc:
-        if exc.truncated:
-            raise BackupError(f"Could not decrypt {adata}. Backup incomplete, try another one.") from None
-        raise BackupError(
-            f"Could not decrypt {adata}, authentication failed. Is the passphrase correct?"
-        ) from None
+
+class _Ciphers:
+    """One AESGCM object per key: building it costs more than decrypting a small record."""
+
+    def __init__(self, key: bytes) -> None:
+        self.aead = AESGCM(key)
+
+    def open(self, adata: str, data: bytes) -> bytes:
+        if len(data) <= NONCE_LEN + TAG_LEN:
+            raise BackupError(f"Could not decrypt {adata}. Backup incomplete, try another one.")
+        try:
+            return self.aead.decrypt(data[:NONCE_LEN], data[NONCE_LEN:], adata.encode())
+        except InvalidTag:
+            raise BackupError(
+                f"Could not decrypt {adata}, authentication failed. Is the passphrase correct?"
+            ) from None
 
 
 def _split_record(plain: bytes) -> tuple[str, bytes]:
@@ -192,63 +214,145 @@ def _split_record(plain: bytes) -> tuple[str, bytes]:
     return "/" + "/".join(segments), plain[3 + n :]
 
 
-def read_header(data: bytes) -> tuple[int, bytes]:
-    """Format version and salt, checked in the device's order; no key needed yet."""
-    if len(data) < len(HEADER) + 1 or not data.startswith(HEADER):
-        raise BackupError("Not a NetHSM backup file")
-    version = data[len(HEADER)]
+def _check_version(version: int) -> None:
     if version not in VERSIONS:
         expected = "".join(f" {v}" for v in VERSIONS)
         raise BackupError(
             f"Version mismatch on restore, provided backup version is {version}, "
             f"server expects one of [{expected}]"
         )
-    reader = _Reader(data)
-    reader.pos = len(HEADER) + 1
+
+
+def _read_head(reader: _Reader) -> tuple[int, bytes]:
+    try:
+        magic = reader.take(len(HEADER) + 1)
+    except _Truncated:
+        raise BackupError("Not a NetHSM backup file") from None
+    if not magic.startswith(HEADER):
+        raise BackupError("Not a NetHSM backup file")
+    version = magic[len(HEADER)]
+    _check_version(version)
     try:
         return version, reader.field()
     except _Truncated:
         raise BackupError("Unexpected end of data") from None
 
 
+def read_header(data: bytes) -> tuple[int, bytes]:
+    """Format version and salt, checked in the device's order; no key needed yet."""
+    return _read_head(_Reader(io.BytesIO(data)))
+
+
+@dataclass(frozen=True)
+class BackupHead:
+    """The decrypted fields before the records."""
+
+    version: int
+    salt: bytes
+    locked_domain_key: bytes
+    device_id: str | None  # v1 only
+    config_store_key: bytes | None  # v1 only
+
+    def __repr__(self) -> str:
+        return f"BackupHead(version={self.version}, device_id={self.device_id!r})"
+
+
+class BackupStream:
+    """A backup opened from a stream: `head` now, `records()` one at a time (the file is never read
+    whole), then `truncated` says whether the records ended early."""
+
+    def __init__(self, stream: BinaryIO, key_for_salt: Callable[[bytes], bytes]) -> None:
+        self._reader = _Reader(stream)
+        version, salt = _read_head(self._reader)
+        self._ciphers = _Ciphers(key_for_salt(salt))
+        open_ = self._ciphers.open
+        try:
+            inner = open_("backup-version", self._reader.field())
+            if inner[:1] != bytes([version]):
+                raise BackupError("Internal and external version mismatch.")
+            locked_dk = open_("domain-key", self._reader.field())
+            device_id: str | None = None
+            config_key: bytes | None = None
+            if version == 1:
+                raw_id = open_("backup-device-id", self._reader.field())
+                config_key = open_("backup-config-store-key", self._reader.field())
+                device_id = raw_id.decode("ascii", errors="replace")
+                if not device_id.isascii() or not device_id.isalnum():
+                    raise BackupError("Invalid device ID in backup.")
+        except _Truncated:
+            raise BackupError("Unexpected end of data") from None
+        self.head = BackupHead(version, salt, locked_dk, device_id, config_key)
+        self.truncated = False
+        self.trailing = False  # bytes after the v1 trailer (the device ignores them)
+
+    def records(self) -> Iterator[tuple[str, bytes]]:
+        reader, version = self._reader, self.head.version
+        while True:
+            if version == 0 and reader.at_end():
+                return
+            try:
+                length = int.from_bytes(reader.take(3), "big")
+                if length == 0 and version == 1:
+                    # End-of-records marker; a missing trailer means the file was cut just here.
+                    self.truncated = reader.take(len(TRAILER)) != TRAILER
+                    self.trailing = not self.truncated and not reader.at_end()
+                    return
+                encrypted = reader.take(length)
+            except _Truncated:
+                self.truncated = True
+                return
+            yield _split_record(self._ciphers.open("backup", encrypted))
+
+
 def read_backup(data: bytes, key_for_salt: Callable[[bytes], bytes]) -> BackupContents:
     """Parse and decrypt. `key_for_salt` turns the header salt into the backup key (scrypt of the
     passphrase, or the device's stored key); it may raise BackupError ("No backupPassphrase provided").
     Truncation among the records is not an error here: see BackupContents.truncated."""
-    version, salt = read_header(data)
-    key = key_for_salt(salt)
-    reader = _Reader(data)
-    reader.pos = len(HEADER) + 1 + 3 + len(salt)
-    try:
-        inner = _decrypt(key, "backup-version", reader.field())
-        if inner[:1] != bytes([version]):
-            raise BackupError("Internal and external version mismatch.")
-        locked_dk = _decrypt(key, "domain-key", reader.field())
-        device_id: str | None = None
-        config_key: bytes | None = None
-        if version == 1:
-            raw_id = _decrypt(key, "backup-device-id", reader.field())
-            config_key = _decrypt(key, "backup-config-store-key", reader.field())
-            device_id = raw_id.decode("ascii", errors="replace")
-            if not device_id.isascii() or not device_id.isalnum():
-                raise BackupError("Invalid device ID in backup.")
-    except _Truncated:
-        raise BackupError("Unexpected end of data") from None
+    opened = BackupStream(io.BytesIO(data), key_for_salt)
+    records = tuple(opened.records())
+    h = opened.head
+    return BackupContents(
+        h.version, h.salt, h.locked_domain_key, h.device_id, h.config_store_key, records,
+        opened.truncated,
+    )
 
-    records: list[tuple[str, bytes]] = []
-    truncated = False
+
+@dataclass(frozen=True)
+class Structure:
+    """What the outer framing says without any key: a check a downloaded file gets at once."""
+
+    version: int
+    size: int
+    fields: int  # encrypted fields after the salt (head fields and records)
+    complete: bool  # v1: end marker and trailer present, nothing after; v0: cannot tell (no trailer)
+
+
+def check_structure(stream: BinaryIO) -> Structure:
+    """Walk the length fields of a backup without decrypting; BackupError if the framing is broken
+    (not a backup, other version, a field cut short, a field too short to be an AEAD record)."""
+    reader = _Reader(stream)
+    version, salt = _read_head(reader)
+    if len(salt) != SALT_LEN:
+        raise BackupError("The backup's salt has the wrong length: the file is damaged.")
+    head = 2 if version == 0 else 4
+    fields = 0
     while True:
-        if version == 0 and reader.remaining() == 0:
+        if version == 0 and reader.at_end():
             break
         try:
             length = int.from_bytes(reader.take(3), "big")
             if length == 0 and version == 1:
-                # End-of-records marker; a missing trailer means the file was cut just here.
-                truncated = reader.take(len(TRAILER)) != TRAILER
+                if reader.take(len(TRAILER)) != TRAILER or not reader.at_end():
+                    raise BackupError("The backup's end marker is damaged: the file is damaged.")
                 break
-            encrypted = reader.take(length)
+            if length <= NONCE_LEN + TAG_LEN:
+                raise BackupError("A backup field is too short to be encrypted: the file is damaged.")
+            reader.take(length)
         except _Truncated:
-            truncated = True
-            break
-        records.append(_split_record(_decrypt(key, "backup", encrypted)))
-    return BackupContents(version, salt, locked_dk, device_id, config_key, tuple(records), truncated)
+            raise BackupError(
+                "The backup file ends in the middle of a field: it was cut short (truncated)."
+            ) from None
+        fields += 1
+    if fields < head:
+        raise BackupError("The backup ends before its header fields: it was cut short (truncated).")
+    return Structure(version, reader.pos, fields, version == 1)

@@ -259,7 +259,7 @@ class Phase(enum.Enum):
 
 class Ceremony:
     """Drives one provisioning ceremony. The UI calls these methods in order; the device is touched
-    only by `ceremony_run.run_provisioning`, and only from phase READY."""
+    only by `ceremony.run.run_provisioning`, and only from phase READY."""
 
     def __init__(
         self,

@@ -28,18 +28,21 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--update-key",
         default=None,
-        metavar="PEMFILE",
-        help="trust update images signed with this RSA key (public key, PEM); default: refuse all updates",
+        metavar="PEMFILE|testing",
+        help="trust update images signed with this RSA key (public key, PEM), or 'testing' for "
+        "Nitrokey's public test update key, as the NetHSM testing container; default: refuse all updates",
     )
     p.set_defaults(handler=run)
 
 
 def _update_key(path: str | None) -> rsa.RSAPublicKey | None:
     # Imported here, like the server: only this subcommand needs the emulator.
-    from hsmconsole.emulator.sysupdate import load_update_key
+    from hsmconsole.emulator.sysupdate import UPDATE_KEY_PRESETS, load_update_key, preset_update_key
 
     if path is None:
         return None
+    if path in UPDATE_KEY_PRESETS:  # a file of that name is given as ./testing
+        return preset_update_key(path)
     try:
         return load_update_key(Path(path).read_bytes())
     except OSError as exc:
@@ -47,6 +50,14 @@ def _update_key(path: str | None) -> rsa.RSAPublicKey | None:
         raise InputError(f"Cannot read the update key {path}: {reason}.") from None
     except ValueError as exc:
         raise InputError(f"The update key {path} is {exc}.", "Give the RSA public key in PEM.") from None
+
+
+def _update_key_name(given: str) -> str:
+    from hsmconsole.emulator.sysupdate import PRESET_DESCRIPTIONS
+
+    if given in PRESET_DESCRIPTIONS:
+        return f"{PRESET_DESCRIPTIONS[given]} ('{given}')"
+    return f"the key in {given}"
 
 
 def _warn_exposed(host: str) -> None:
@@ -90,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"TLS certificate SHA-256 fingerprint: {emulator.fingerprint}", flush=True)
         print(f"State: {'memory only' if state_dir is None else state_dir}. Stop with Ctrl-C.", flush=True)
         if update_key is not None:
-            print(f"Update images signed with the key in {args.update_key} are trusted.", flush=True)
+            print(f"Update images signed with {_update_key_name(args.update_key)} are trusted.", flush=True)
         # Wake up regularly: signals set the event, and a shutdown through the API ends the thread.
         while not stop.is_set() and not emulator.wait(timeout=0.2):
             pass

@@ -141,16 +141,21 @@ def map_sdk_error(exc: BaseException, action: str, pinned: str | None = None) ->
     return DeviceError(f"{action}: unexpected error ({exc.__class__.__name__}).", "")
 
 
-def _device_id(sdk: nethsm.NetHSM) -> str:
-    """The device id from GET /system/info, through the SDK's generated client: the SDK's own
-    SystemInfo drops the field. Only for identification (reports, journal), so a device or SDK
-    version without it gives "" rather than failing the status read."""
+def _system_summary(sdk: nethsm.NetHSM) -> SystemSummary:
+    """GET /system/info once, through the SDK's generated client: the SDK's own get_system_info()
+    drops the device id, and asking twice would be a second request for the same answer. Errors
+    go through the SDK's own handler, so they read as get_system_info()'s would."""
     try:
         body = sdk._get_api().system_info_get().body
-        value = body.get("deviceId")
-    except Exception:  # an identification nicety must never fail the status read
-        return ""
-    return str(value) if value else ""
+    except Exception as exc:
+        nethsm._handle_exception(exc, state=nethsm.State.OPERATIONAL, roles=[nethsm.Role.ADMINISTRATOR])
+    # The id only names the device in reports and the journal: a device or SDK version without
+    # it gives "" rather than failing the status read.
+    device_id = body.get("deviceId")
+    return SystemSummary(
+        str(body.softwareVersion), str(body.firmwareVersion), str(body.hardwareVersion),
+        str(body.softwareBuild), str(device_id) if device_id else "",
+    )
 
 
 class DeviceClient:
@@ -236,12 +241,7 @@ class DeviceClient:
         counts: Counts | None = None
         if admin is not None and state is DeviceState.OPERATIONAL:
             def read(s: nethsm.NetHSM) -> tuple[SystemSummary, Counts]:
-                si = s.get_system_info()
-                summary = SystemSummary(
-                    si.software_version, si.firmware_version, si.hardware_version, si.build_tag,
-                    _device_id(s),
-                )
-                return summary, Counts(
+                return _system_summary(s), Counts(
                     users=len(s.list_users()),
                     namespaces=len(s.list_namespaces()),
                     keys=len(s.list_keys()),

@@ -145,6 +145,7 @@ class EmulatorApp:
 
     async def endpoint(self, request: Request) -> Response:
         started = time.perf_counter()
+        self.state.note_request(request.method, request.url.path)
         try:
             response = await self._flow(request)
         except _Stop as stop:

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm import DeviceState, Hsm, Role, UserRecord
+from hsmconsole.emulator.hsm_types import id_problem
 from hsmconsole.emulator.ratelimit import RateLimiter
 
 T = TypeVar("T")
@@ -84,10 +85,23 @@ class AppState:
     counters: dict[str, int] = field(default_factory=dict)
     response_time_total: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every request received, by (method, path as sent): what tests ask "did anything reach
+    # /unlock?" of the device itself rather than of a spy in the client.
+    received: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def count(self, name: str, by: int = 1) -> None:
         with self.lock:
             self.counters[name] = self.counters.get(name, 0) + by
+
+    def note_request(self, method: str, path: str) -> None:
+        with self.lock:
+            key = (method.upper(), path)
+            self.received[key] = self.received.get(key, 0) + 1
+
+    def requests(self, method: str, path: str) -> int:
+        """How many `method path` requests (path as sent, e.g. "/api/v1/unlock") were received."""
+        with self.lock:
+            return self.received.get((method.upper(), path), 0)
 
 
 Handler = Callable[[Ctx], Awaitable[Response]]
@@ -158,19 +172,11 @@ def bad_request(message: str) -> ApiError:
 
 # --- validation (json.ml) --------------------------------------------------------------------
 
-_ID_CHARS = re.compile(r"[A-Za-z0-9_.\-]*")
-
-
 def valid_id(text: str) -> str:
-    """The device's `valid_id`: raises ApiError(400) with its messages, in its order."""
-    if len(text) < 1:
-        raise bad_request("ID cannot be shorter than 1 character.")
-    if len(text) > 128:
-        raise bad_request("ID cannot be longer than 128 characters.")
-    if not text.isascii() or _ID_CHARS.fullmatch(text) is None:
-        raise bad_request("ID may only contain alphanumeric characters, underscores, dashes, and dots.")
-    if text[0] in "_-.":
-        raise bad_request("ID cannot start with underscore, dash, or dot.")
+    """The device's `valid_id` (hsm_types.id_problem, the one rule): ApiError(400) with its message."""
+    problem = id_problem(text)
+    if problem is not None:
+        raise bad_request(problem)
     return text
 
 

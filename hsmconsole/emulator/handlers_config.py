@@ -114,6 +114,7 @@ def _check_chain(key_pem: bytes, body: bytes) -> list[bytes]:
 async def put_tls_cert(ctx: Ctx) -> Response:
     key_pem = await ctx.call(ctx.hsm.tls_private_key_pem)
     chain = await ctx.call(_check_chain, key_pem, ctx.body)
+    await _refuse_outside_cluster_ca(ctx, chain[0])
     await ctx.call(ctx.hsm.set_tls_certificate_chain, chain)
     ctx.app.tls_changed()
     return Response(b"", status_code=201, media_type=JSON,
@@ -137,6 +138,7 @@ async def post_tls_generate(ctx: Ctx) -> Response:
                   {"type": F.STR}, {"length": F.INT})  # fmt: skip
     if body["type"] not in keys.KEY_TYPES:
         raise schema_error("key_type")
+    await _refuse_outside_cluster_ca(ctx, None)
     key_pem, der = await ctx.call(_new_tls, body["type"], body.get("length"))
     await ctx.call(ctx.hsm.set_tls_key_and_cert, key_pem, [der])
     ctx.app.tls_changed()
@@ -144,12 +146,65 @@ async def post_tls_generate(ctx: Ctx) -> Response:
 
 
 async def get_cluster_ca(ctx: Ctx) -> Response:
-    raise ApiError(404, NO_CLUSTER_CA)
+    pem = await ctx.call(ctx.hsm.get_cluster_ca)
+    if pem is None:
+        raise ApiError(404, NO_CLUSTER_CA)
+    return _pem(pem)
+
+
+def _cluster_ca_check(body: bytes, tls_chain: list[bytes]) -> bytes:
+    """A single-member device keeps a cluster CA as the testing container does (reference §6.7):
+    a CA certificate that signed the TLS certificate served now (else 412), stored as PEM."""
+    try:
+        certs = x509.load_pem_x509_certificates(body)
+    except ValueError:
+        raise bad_request("Invalid certificate: could not decode PEM.") from None
+    ca = certs[0]
+    if not _is_ca(ca):
+        # The spec: 400 "Certificate malformed", for want of a CA's extensions.
+        raise bad_request("Invalid certificate: not a CA certificate (basicConstraints, keyUsage).")
+    if not _issued_by(x509.load_der_x509_certificate(tls_chain[0]), ca):
+        raise ApiError(412, "The TLS certificate is not signed by the cluster CA.")
+    return ca.public_bytes(serialization.Encoding.PEM)
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        if not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+    except x509.ExtensionNotFound:
+        return False
+    try:
+        return cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    except x509.ExtensionNotFound:
+        return True  # no key usage restriction: any use, certificate signing included
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except Exception:
+        return False
+    return True
 
 
 async def put_cluster_ca(ctx: Ctx) -> Response:
-    # The emulator is never part of a cluster (no etcd), so it keeps no cluster CA.
-    raise bad_request("cluster error: backend is not etcd")
+    chain = await ctx.call(ctx.hsm.tls_certificate_chain_der)
+    pem = await ctx.call(_cluster_ca_check, ctx.body, chain)
+    await ctx.call(ctx.hsm.set_cluster_ca, pem)
+    return Response(b"", status_code=201, media_type=JSON,
+                    headers={"Location": "/api/v1/config/tls/cluster-ca.pem"})  # fmt: skip
+
+
+async def _refuse_outside_cluster_ca(ctx: Ctx, cert_der: bytes | None) -> None:
+    """With a cluster CA set, the TLS certificate must stay one it signed (peers check it): a new
+    certificate it did not sign, or a new self-signed key, is refused with 412."""
+    ca_pem = await ctx.call(ctx.hsm.get_cluster_ca)
+    if ca_pem is None:
+        return
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    if cert_der is None or not _issued_by(x509.load_der_x509_certificate(cert_der), ca):
+        raise ApiError(412, "The TLS certificate must be signed by the cluster CA.")
 
 
 def _ipv4(value: Any, record: str, name: str) -> str:

@@ -423,6 +423,14 @@ class Hsm(Transactional):
     def set_tls_certificate_chain(self, chain_der: list[bytes]) -> None:
         self._settings.set_tls_certificate_chain(chain_der)
 
+    @_operational_reader
+    def get_cluster_ca(self) -> bytes | None:
+        return self._settings.cluster_ca()
+
+    @_operational
+    def set_cluster_ca(self, pem: bytes) -> None:
+        self._settings.set_cluster_ca(pem)
+
     @_reader
     def get_network(self) -> dict[str, Any]:
         """As the API shows it: {"ipAddress","netmask","gateway"[,"ipv6"]}."""

@@ -130,6 +130,13 @@ class Settings:
         self._cfg.set("certificate", devconfig.encode_chain(chain_der))
         self.tls_chain = list(chain_der)
 
+    def cluster_ca(self) -> bytes | None:
+        """The cluster CA certificate (PEM) as PUT, kept with the backup globals; None if unset."""
+        return self.config("cluster-ca")
+
+    def set_cluster_ca(self, pem: bytes) -> None:
+        self._cfg.set("cluster-ca", pem)
+
     def network(self) -> dict[str, Any]:
         stored = self._cfg.get_lenient("ip-config") or devconfig.DEFAULT_IP_CONFIG
         try:

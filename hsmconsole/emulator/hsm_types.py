@@ -15,6 +15,7 @@ __all__ = [
     "Role",
     "UserRecord",
     "corrupt",
+    "id_problem",
     "is_valid_id",
     "is_valid_user_id",
     "key_path",
@@ -52,12 +53,26 @@ class UserRecord:
         return self.user_id.split("~", 1)[0] if "~" in self.user_id else ""
 
 
-_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+_ID_CHARS = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
+def id_problem(text: str) -> str | None:
+    """The device's one identifier rule (json.ml `valid_id`), for users, namespaces, keys and tags:
+    None for a valid id, else the device's message for the first rule broken, in its order."""
+    if len(text) < 1:
+        return "ID cannot be shorter than 1 character."
+    if len(text) > 128:
+        return "ID cannot be longer than 128 characters."
+    if not text.isascii() or _ID_CHARS.fullmatch(text) is None:
+        return "ID may only contain alphanumeric characters, underscores, dashes, and dots."
+    if text[0] in "_-.":
+        return "ID cannot start with underscore, dash, or dot."
+    return None
 
 
 def is_valid_id(text: str) -> bool:
-    """The device's valid_id as a yes/no (handlers_common.valid_id answers with its messages)."""
-    return text.isascii() and _ID.fullmatch(text) is not None and text[0] not in "_-."
+    """id_problem as a yes/no (stored records are checked with it; requests with valid_id)."""
+    return id_problem(text) is None
 
 
 def is_valid_user_id(text: str) -> bool:

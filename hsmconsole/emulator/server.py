@@ -51,6 +51,8 @@ class EmbeddedEmulator:
     the emulator behave as powered off: it stops listening (connections are refused) until a new
     EmbeddedEmulator is started over the same state directory (a boot). A state directory serves one
     emulator at a time (an flock on its emulator.lock, held from construction until stop()).
+    An instance serves at most once: after stop(), or a start() that failed (which releases the
+    lock), start() refuses, so its state directory is never served without the lock.
     """
 
     def __init__(
@@ -79,6 +81,9 @@ class EmbeddedEmulator:
         self._bound: tuple[str, int] | None = None
         self._failure: BaseException | None = None
         self._powered_off = threading.Event()
+        # Set once the state directory's lock is released (stop, or a failed start): from then on
+        # another emulator may hold the directory, so this one must never serve it again.
+        self._closed = False
 
     # --- properties ------------------------------------------------------------------------
     @property
@@ -105,6 +110,11 @@ class EmbeddedEmulator:
         digest = hashlib.sha256(self._hsm.tls_certificate_chain_der()[0]).hexdigest().upper()
         return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
+    def requests(self, method: str, path: str) -> int:
+        """How many `method path` requests reached this emulator; `path` is under /api/v1
+        ("/unlock"), as the API documents it."""
+        return self._state.requests(method, f"/api/v1{path}")
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -119,6 +129,11 @@ class EmbeddedEmulator:
         """Listen, then return once the server accepts connections."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already started")
+        if self._closed:
+            raise EmulatorStartError(
+                "This emulator was stopped (or failed to start) and released its state directory.",
+                "Start a new emulator over the state directory instead (that is a boot).",
+            )
         try:
             sock = self._bind()
         except BaseException:
@@ -264,6 +279,7 @@ class EmbeddedEmulator:
             sock.close()
 
     def _release_dir(self) -> None:
+        self._closed = True
         if self._dir_lock is not None:
             self._dir_lock.release()
             self._dir_lock = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -15,13 +16,16 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from hsmconsole.emulator.errors import ApiError
 
 __all__ = [
+    "PRESET_DESCRIPTIONS",
     "UPDATE_HEADER",
+    "UPDATE_KEY_PRESETS",
     "UpdateImage",
     "build_update",
     "is_upgrade",
     "load_update_key",
     "parse_update",
     "parse_version",
+    "preset_update_key",
     "signature_valid",
 ]
 
@@ -101,6 +105,20 @@ def signature_valid(key: rsa.RSAPublicKey | None, image: bytes, update: UpdateIm
     except InvalidSignature:
         return False
     return True
+
+
+# Named --update-key presets: public keys shipped in hsmconsole/emulator/update_keys/ (never a
+# private key). "testing" is Nitrokey's published test update key (nethsm src/keyfender/update.pem),
+# which the testing container trusts, so the emulator accepts the update images made for it.
+UPDATE_KEY_PRESETS = {"testing": "testing.pem"}
+PRESET_DESCRIPTIONS = {"testing": "Nitrokey's public test update key (as the NetHSM testing container)"}
+
+
+def preset_update_key(name: str) -> rsa.RSAPublicKey:
+    """The shipped public key of preset `name`; KeyError for an unknown name."""
+    filename = UPDATE_KEY_PRESETS[name]
+    pem = resources.files("hsmconsole.emulator").joinpath("update_keys", filename).read_bytes()
+    return load_update_key(pem)
 
 
 def load_update_key(pem: bytes) -> rsa.RSAPublicKey:

@@ -6,6 +6,8 @@ import base64
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import nethsm
@@ -14,6 +16,7 @@ import urllib3
 
 from hsmconsole.device.tls import pin_sdk
 from hsmconsole.emulator.server import EmbeddedEmulator
+from tests.templates import DeviceTemplates, Provisioning
 
 # The shared helpers assert too: give their failures pytest's detailed messages.
 pytest.register_assert_rewrite("tests.integration.helpers")
@@ -95,11 +98,27 @@ class RawClient:
         self._pool.clear()
 
 
+# What `provisioned` hands out, provisioned once per session (tests/templates.py).
+PROVISIONED = Provisioning(
+    UNLOCK_PASSPHRASE, ADMIN_PASSPHRASE, operational=True, system_time=datetime(2025, 1, 1, tzinfo=UTC)
+)
+
+
 @pytest.fixture
-def emulator() -> Iterator[EmbeddedEmulator]:
-    """A fresh, unprovisioned, in-memory emulated NetHSM on a free loopback port."""
-    with EmbeddedEmulator() as emu:
+def emulator(
+    request: pytest.FixtureRequest, device_templates: DeviceTemplates, tmp_path: Path
+) -> Iterator[EmbeddedEmulator]:
+    """A fresh, unprovisioned, in-memory emulated NetHSM on a free loopback port; for a test that
+    asks for `provisioned`, booted from a copy of a provisioned template instead (no scrypt)."""
+    if "provisioned" in request.fixturenames:
+        emu = device_templates.start(PROVISIONED, tmp_path / "device")
+    else:
+        emu = EmbeddedEmulator()
+        emu.start()
+    try:
         yield emu
+    finally:
+        emu.stop()
 
 
 @pytest.fixture
@@ -120,11 +139,10 @@ def sdk_factory(emulator: EmbeddedEmulator) -> Iterator[SdkFactory]:
 
 
 @pytest.fixture
-def provisioned(emulator: EmbeddedEmulator, sdk_factory: SdkFactory) -> EmbeddedEmulator:
-    """The emulator, provisioned (unlock "unlockunlock", admin "adminadmin"), Operational."""
-    from datetime import UTC, datetime
-
-    sdk_factory().provision(UNLOCK_PASSPHRASE, ADMIN_PASSPHRASE, datetime(2025, 1, 1, tzinfo=UTC))
+def provisioned(emulator: EmbeddedEmulator) -> EmbeddedEmulator:
+    """The emulator, provisioned (unlock "unlockunlock", admin "adminadmin", its clock set to
+    2025-01-01 when the session's template was made), Operational."""
+    assert emulator.hsm.state.value == "Operational"
     return emulator
 
 

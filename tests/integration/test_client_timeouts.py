@@ -120,14 +120,19 @@ def test_state_times_out_when_tls_works_but_no_reply_comes(tls_silent: tuple[Sil
     client = DeviceClient(Profile("mute", f"127.0.0.1:{server.port}", fingerprint=fp), FAST)
     elapsed = _timed(client.state)
     assert server.requests == 1  # the GET was sent once, not retried three more times
-    assert 1.0 <= elapsed < 2.5
+    # At least the read limit; the upper bound only shows that it ended (a loaded machine, as with
+    # parallel tests, adds seconds): that it ended after one try is the request count above.
+    assert 1.0 <= elapsed < 10
 
 
 def test_slow_calls_get_the_longer_limit_and_still_end(tls_silent: tuple[SilentServer, str]) -> None:
     server, fp = tls_silent
     client = DeviceClient(Profile("mute", f"127.0.0.1:{server.port}", fingerprint=fp), FAST)
     elapsed = _timed(lambda: client.unlock(Secret("unlock-passphrase")))
-    assert 1.5 <= elapsed < 3.0  # slow_read, not read: a real unlock spends seconds in scrypt
+    assert server.requests == 1  # one unlock sent, not retried after the timeout
+    # slow_read (1.5 s), not read (1.0 s): a real unlock spends seconds in scrypt. It ended, and far
+    # below the default 300 s (a loaded machine adds seconds to the 1.5 s, so no tighter bound).
+    assert 1.5 <= elapsed < 10
 
 
 def test_status_reports_unreachable_instead_of_hanging() -> None:

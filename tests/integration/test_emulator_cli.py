@@ -19,6 +19,7 @@ from hsmconsole.emulator.sysupdate import build_update
 from tests.integration.process import free_port, refused, running
 
 
+@pytest.mark.slow
 def test_prints_url_and_fingerprint_stops_on_sigterm_and_restarts_locked(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
     port = free_port()
@@ -144,3 +145,10 @@ def test_update_key_option_trusts_that_key_only(tmp_path: Path) -> None:
         code, out, err = refused("--port", str(free_port()), "--update-key", str(path))
         assert code != 0 and "Traceback" not in out + err
         assert "update key" in err and str(path) in err, err
+
+
+def test_update_key_testing_preset_is_named_in_the_banner() -> None:
+    with running("--port", str(free_port()), "--update-key", "testing") as emu:
+        code, out, err = emu.stop()
+    assert code == 0, err
+    assert "Update images signed with Nitrokey's public test update key" in out and "'testing'" in out

@@ -135,3 +135,31 @@ def test_cli_warns_loudly_off_loopback() -> None:
         _, err = proc.communicate(timeout=30)
     assert "WARNING" in err and "0.0.0.0" in err
     assert proc.returncode == 0
+
+
+def test_a_failed_start_never_serves_the_state_directory_unlocked(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    with EmbeddedEmulator() as squatter:
+        port = int(squatter.host_port.rsplit(":", 1)[1])
+        emu = EmbeddedEmulator(state, port=port)
+        with pytest.raises(EmulatorStartError, match="Cannot listen"):
+            emu.start()
+    # The failed start let the directory go: another emulator may take it now...
+    other = EmbeddedEmulator(state)
+    try:
+        # ...so a retry (the port is free again) must refuse rather than serve it beside `other`.
+        with pytest.raises(EmulatorStartError, match="released its state directory"):
+            emu.start()
+        assert not emu.running
+    finally:
+        other.stop()
+
+
+def test_a_stopped_emulator_does_not_start_again_over_its_directory(tmp_path: Path) -> None:
+    emu = EmbeddedEmulator(tmp_path / "state")
+    emu.start()
+    emu.stop()
+    with pytest.raises(EmulatorStartError, match="released its state directory"):
+        emu.start()
+    with EmbeddedEmulator(tmp_path / "state") as again:  # a boot is a new emulator, and it is free
+        assert again.running

@@ -215,6 +215,7 @@ def device(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Device]:
         made.close()
 
 
+@pytest.mark.slow
 def test_whole_life_of_a_device(device: Device) -> None:
     clients: list[nethsm.NetHSM] = []
 

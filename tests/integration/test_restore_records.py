@@ -134,6 +134,7 @@ EXPECTED_PATH = {"user": "/authentication/operator", "id": "/key/_bad id", "name
                  "sealed elsewhere": "/key/other"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_partial_restore_of_malformed_records_is_refused_and_changes_nothing(
     vector: Vector, device_of_v1: EmbeddedEmulator
 ) -> None:

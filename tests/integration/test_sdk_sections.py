@@ -170,6 +170,7 @@ def test_authentication_headers_and_rate_limit(shared: Device) -> None:
     raw.close()
 
 
+@pytest.mark.slow
 def test_unlock_rate_limit_and_wrong_passphrase(operational: Device) -> None:
     operational.sdk("admin").lock()
     anon = operational.sdk()
@@ -536,6 +537,7 @@ def test_random_and_metrics(shared: Device) -> None:
 # --- §6.7 config ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_config_endpoints(operational: Device) -> None:
     admin = operational.sdk("admin")
     network = admin.get_config_network()
@@ -708,6 +710,7 @@ def test_restore_real_device_backup_when_unprovisioned(fresh: Device, vector: st
     assert fresh.sdk("admin", "adminadmin").list_users() == ["admin", "backup", "operator"]
 
 
+@pytest.mark.slow
 def test_restore_when_operational_replaces_users_and_keys(operational: Device) -> None:
     admin = operational.sdk("admin")
     admin.add_user("B", nethsm.Role.BACKUP, PASS["backup"], "backup")

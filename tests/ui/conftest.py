@@ -17,6 +17,7 @@ from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.secrets import Secret
+from tests.templates import DeviceTemplates, Provisioning
 
 UNLOCK = "unlock-passphrase-for-ui-tests"
 ADMIN = "admin-passphrase-for-ui-tests"
@@ -57,18 +58,32 @@ class RecordingClient(DeviceClient):
         super().set_backup_passphrase(admin, new, current)
 
 
+# The devices the fixtures below hand out, provisioned once per session (tests/templates.py).
+LOCKED_DEVICE = Provisioning(UNLOCK, ADMIN, operational=False)
+UNLOCKED_DEVICE = Provisioning(UNLOCK, ADMIN, operational=True)
+
+
 @pytest.fixture
-def emulator() -> Iterator[EmbeddedEmulator]:
-    with EmbeddedEmulator() as emu:
+def emulator(
+    request: pytest.FixtureRequest, device_templates: DeviceTemplates, tmp_path: Path
+) -> Iterator[EmbeddedEmulator]:
+    """A fresh emulator of the test's own: unprovisioned and in memory, or, when the test asks for
+    `locked` or `unlocked`, booted from a copy of a provisioned template (no scrypt per test)."""
+    if "unlocked" in request.fixturenames:
+        emu = device_templates.start(UNLOCKED_DEVICE, tmp_path / "device")
+    elif "locked" in request.fixturenames:
+        emu = device_templates.start(LOCKED_DEVICE, tmp_path / "device")
+    else:
+        emu = EmbeddedEmulator()
+        emu.start()
+    try:
         yield emu
+    finally:
+        emu.stop()
 
 
-@pytest.fixture
-def locked(emulator: EmbeddedEmulator) -> LockedDevice:
+def _device(emulator: EmbeddedEmulator) -> LockedDevice:
     profile = Profile("ui-test", emulator.host_port, fingerprint=emulator.fingerprint)
-    client = DeviceClient(profile)
-    client.provision(Secret(UNLOCK), Secret(ADMIN))
-    client.lock(Credentials("admin", Secret(ADMIN)))
 
     def texts(secret: str, kind: SecretKind) -> list[str]:
         shares = split_secret(Secret(secret), threshold=2, count=3, kind=kind)
@@ -80,17 +95,36 @@ def locked(emulator: EmbeddedEmulator) -> LockedDevice:
 
 
 @pytest.fixture
+def locked(emulator: EmbeddedEmulator) -> LockedDevice:
+    """A device provisioned with UNLOCK and ADMIN, Locked, and 2-of-3 shares of both passphrases."""
+    assert emulator.hsm.state.value == "Locked"
+    return _device(emulator)
+
+
+@pytest.fixture
+def unlocked(emulator: EmbeddedEmulator) -> LockedDevice:
+    """The same device, unlocked (Operational), for tests that do not test unlocking."""
+    assert emulator.hsm.state.value == "Operational"
+    return _device(emulator)
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> ProfileStore:
     return ProfileStore(tmp_path / "config")
 
 
-async def settle(pilot: Pilot[Any], timeout: float = 30.0) -> None:
+async def settle(pilot: Pilot[Any], timeout: float = 120.0) -> None:
     """Wait until no worker runs and the screen has processed its messages."""
     deadline = time.monotonic() + timeout
+    quiet = 0
     while True:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers):
+        # A worker just created is still PENDING (not is_running), and a worker's result may push a
+        # screen whose on_mount starts the next one: only two quiet rounds in a row count as
+        # settled (a loaded machine, as with parallel tests, otherwise returns too early).
+        quiet = quiet + 1 if all(w.is_finished for w in pilot.app.workers) else 0
+        if quiet >= 2:
             return
         if time.monotonic() > deadline:
             raise TimeoutError("workers did not finish")

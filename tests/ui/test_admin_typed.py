@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import ProfileStore
-from hsmconsole.secrets import Secret
 from screens.admin_session import AdminSessionScreen
 from screens.app import HsmConsoleApp
 from screens.dashboard import DashboardScreen
 from screens.dialogs import PassphrasePrompt
 from tests.keyrings import MemoryKeyring, installed
-from tests.ui.conftest import ADMIN, UNLOCK, LockedDevice, settle
+from tests.ui.conftest import ADMIN, LockedDevice, settle
 
 
+@pytest.mark.slow
 async def test_typed_admin_passphrase_never_reaches_the_keyring(
-    locked: LockedDevice, store: ProfileStore
+    unlocked: LockedDevice, store: ProfileStore
 ) -> None:
-    locked.client().unlock(Secret(UNLOCK))
     backend = MemoryKeyring()
     with installed(backend):
         vault = CredentialVault()
         assert vault.available
-        app = HsmConsoleApp(store=store, vault=vault, profile=locked.profile, emulator=True)
+        app = HsmConsoleApp(store=store, vault=vault, profile=unlocked.profile, emulator=True)
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await pilot.press("a")

@@ -88,7 +88,8 @@ def screen_text(app: App[Any]) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 60) -> None:
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], bool], timeout: float = 240) -> None:
+    # Generous: a scrypt unlock takes seconds, many on a shared machine running tests in parallel.
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
@@ -259,7 +260,7 @@ async def run_ceremony(pilot: Pilot[Any], rec: Recorder, tmp_path: Path) -> Prov
     rec.look(pilot.app)
     assert "Nothing has been sent" in screen_text(pilot.app)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: progress.state in (RunState.DONE, RunState.STOPPED), timeout=120)
+    await wait_for(pilot, lambda: progress.state in (RunState.DONE, RunState.STOPPED), timeout=240)
     rec.look(pilot.app)
     return progress
 
@@ -432,6 +433,7 @@ async def test_no_secret_reaches_disk_screen_or_output(
                 assert a + b not in flattened, f"part of a share was found in {where}"
 
 
+@pytest.mark.slow
 async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
     ctx: DeviceContext, tmp_path: Path
 ) -> None:
@@ -466,6 +468,7 @@ async def test_abort_before_provisioning_leaves_the_device_unprovisioned(
     assert not list((tmp_path / "data").glob("ceremonies/*"))
 
 
+@pytest.mark.slow
 async def test_device_not_unprovisioned_is_refused_before_anything_is_sent(
     ctx: DeviceContext, emulator: EmbeddedEmulator, tmp_path: Path
 ) -> None:
@@ -663,11 +666,15 @@ def short_dir() -> Iterator[Path]:
 
 @pytest.mark.slow
 async def test_a_different_certificate_after_provisioning_stops_with_the_mismatch(
-    ctx: DeviceContext, emulator: EmbeddedEmulator, short_dir: Path
+    emulator: EmbeddedEmulator, short_dir: Path
 ) -> None:
     data = short_dir / "data"
-    # The journal next to the report, as in a real data folder (tmp_path grows longer under xdist).
-    ctx.journal = Journal(data / "journal.jsonl")
+    # The journal's path is on the stopped screen too: short like a person's, not under tmp_path
+    # (whose length differs between a plain run and a parallel worker's gw0/ directories).
+    profile = Profile("emu", emulator.host_port, emulator.fingerprint)
+    ctx = DeviceContext(
+        profile, DeviceClient(profile), CredentialVault(), Journal(data / "journal.jsonl"), True, Sessions()
+    )
     app = Harness(
         lambda: CeremonyScreen(ctx, data_dir=data, kdf=FAST_KDF, probe=lambda host: OTHER_FP)
     )
@@ -675,7 +682,7 @@ async def test_a_different_certificate_after_provisioning_stops_with_the_mismatc
     async with app.run_test(size=SIZE) as pilot:
         progress = await two_custodians_to_provisioning(pilot, rec)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: progress.state is RunState.STOPPED, timeout=120)
+        await wait_for(pilot, lambda: progress.state is RunState.STOPPED, timeout=240)
         await wait_for(pilot, lambda: "PROVISIONING STOPPED" in screen_text(app))
         text = screen_text(app)
         assert "NOT" in text and "pinned one" in text and "C0:FF:EE" in text

@@ -24,7 +24,7 @@ from screens.dashboard import DashboardScreen
 from screens.dialogs import AskDialog, PassphrasePrompt
 from screens.signin import SignInScreen
 from tests.keyrings import MemoryKeyring, installed
-from tests.ui.conftest import ADMIN, UNLOCK, LockedDevice, settle
+from tests.ui.conftest import ADMIN, LockedDevice, settle
 
 USERS = {
     "operator1": (UserRole.OPERATOR, "operator-passphrase-1"),
@@ -48,10 +48,10 @@ def no_keyring() -> Iterator[None]:
 
 
 @pytest.fixture
-def operational(locked: LockedDevice, store: ProfileStore) -> Profile:
+def operational(unlocked: LockedDevice, store: ProfileStore) -> Profile:
     """The device unlocked, with one user per role and one key; its profile saved (not ephemeral)."""
+    locked = unlocked
     client = locked.client()
-    client.unlock(Secret(UNLOCK))
     admin = Credentials("admin", Secret(ADMIN))
     for user_id, (role, passphrase) in USERS.items():
         client.add_user(admin, user_id, user_id, role, Secret(passphrase))
@@ -151,6 +151,7 @@ async def test_not_kept_unless_asked_and_roles_are_recognised(
     assert store.get(operational.name).users == ("backup1", "metrics1")  # most recent first
 
 
+@pytest.mark.slow
 async def test_administrators_never_sign_in_nor_reach_the_keyring(
     operational: Profile, store: ProfileStore, memory_keyring: MemoryKeyring
 ) -> None:

@@ -81,6 +81,7 @@ def _refused_as_too_few(subset: list[Share], k: int) -> None:
     assert f"Bring {k - len(subset)} more share(s)" in exc.value.hint
 
 
+@pytest.mark.slow
 def test_every_subset_exhaustively_for_small_n() -> None:
     """Every subset of every K-of-N split with N <= 7: any K or more give the secret back, fewer
     are refused as too few: 522 combines and 741 refusals (a short passphrase keeps them quick)."""
@@ -135,6 +136,7 @@ def test_mixed_sets_of_the_same_secret_are_refused_naming_the_odd_share() -> Non
         combine_shares([a[0], a[1], b[2], a[3]])
 
 
+@pytest.mark.slow
 @settings(max_examples=30)
 @given(secret=secrets_st, k_n=k_n_st, seed=st.integers(0, 2**32))
 def test_any_mix_of_two_splits_is_refused_naming_a_stranger(

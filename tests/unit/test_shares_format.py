@@ -176,6 +176,7 @@ def compact(text: str) -> str:
     return "".join(text.split())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", _shares_for_exhaustive(), ids=["passphrase", "custom-binary"])
 def test_every_single_character_mistake_is_detected_and_located(share: Share) -> None:
     """decode_share and parse_shares (which splits on blank lines and tells raw base64 shares
@@ -191,6 +192,7 @@ def test_every_single_character_mistake_is_detected_and_located(share: Share) ->
     assert oracle.exact >= 0.8 * oracle.refused
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("share", _shares_for_exhaustive(), ids=["passphrase", "custom-binary"])
 def test_every_single_character_mistake_without_spaces_is_refused_and_located(share: Share) -> None:
     """Pasted as one run of characters, a share is still never misread as a raw base64 share, and
@@ -228,6 +230,7 @@ def random_share(secret: bytes, kind_label: tuple[SecretKind, str], k_n: tuple[i
     secret=any_secret_st, kind_label=kind_label_st, k_n=k_n_st, pick=st.integers(0, 15),
     spaced=st.booleans(), edit=st.data(),
 )  # fmt: skip
+@pytest.mark.slow
 def test_random_shares_random_mistakes(
     secret: bytes,
     kind_label: tuple[SecretKind, str],

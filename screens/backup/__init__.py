@@ -1,0 +1,1 @@
+"""Backup screens: make a backup, inspect one offline, rehearse a restore."""
