@@ -128,3 +128,35 @@ def append_private(path: Path | str, line: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+REMOVABLE_ROOTS = ("/media", "/run/media", "/mnt")
+
+
+def removable_media(mounts: str | None = None) -> list[Path]:
+    """Mounted file systems under /media, /run/media or /mnt (where desktops, udisks and people
+    mount USB sticks), in /proc/mounts order; `mounts` is that file's text (read when None).
+    Only writable ones count where the text was read from this system."""
+    own = mounts is None
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return []
+    found: list[Path] = []
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 2:
+            continue
+        # /proc/mounts escapes space, tab, newline and backslash as octal (\040 ...).
+        point = fields[1]
+        for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+            point = point.replace(code, char)
+        if not any(point == root or point.startswith(root + "/") for root in REMOVABLE_ROOTS):
+            continue
+        if point in REMOVABLE_ROOTS[:2]:
+            continue  # /media or /run/media itself is a folder of mounts, not a medium
+        path = Path(point)
+        if path not in found and (not own or os.access(path, os.W_OK)):
+            found.append(path)
+    return found

@@ -85,12 +85,15 @@ class Action:
 
 
 def actions_for(
-    state: DeviceState, *, admin_session: bool, pinned: bool = True
+    state: DeviceState, *, admin_session: bool, pinned: bool = True,
+    backup_passphrase_set: bool | None = None,
 ) -> tuple[Action, ...]:
     """Which actions a device state allows (reference §2.1), with why the others are dimmed.
 
     `pinned` False (an insecure profile) dims the ceremony: it would send the new unlock and admin
-    passphrases over TLS that nobody verified (the review screen refuses it too)."""
+    passphrases over TLS that nobody verified (the review screen refuses it too).
+    `backup_passphrase_set` True (the journal says so; the device cannot be asked) dims setting
+    one from shares, which only works where none is set."""
     unprov = state is DeviceState.UNPROVISIONED
     locked = state is DeviceState.LOCKED
     oper = state is DeviceState.OPERATIONAL
@@ -115,8 +118,10 @@ def actions_for(
         Action(
             "backup-passphrase",
             "Set backup passphrase from shares",
-            oper and admin_session,
-            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+            oper and admin_session and not backup_passphrase_set,
+            "already set (journal): use rotation" if oper and backup_passphrase_set
+            else "" if oper and admin_session
+            else ("needs an admin session" if oper else need_oper),
         ),
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper

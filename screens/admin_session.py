@@ -21,9 +21,10 @@ class AdminSessionScreen(QuorumScreen):
     TITLE = TITLE_TEXT = "Quorum admin session"
     DONE_PROMPT: ClassVar[str] = "Quorum reached: press Enter to open the session, Esc to cancel."
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+p", "passphrase", "Type passphrase", id="admin.passphrase"),
+        Binding("ctrl+p", "passphrase", "Passphrase", key_display="Ctrl+P", id="admin.passphrase"),
     ]
     MUTATIONS = frozenset({"finish", "cancel", "passphrase"})
+    ENTRY_ACTIONS: ClassVar[frozenset[str]] = frozenset({"reveal", "clear", "passphrase"})
 
     def instructions(self) -> str:
         minutes = self.ctx.sessions.idle_timeout / 60

@@ -82,12 +82,16 @@ class HsmConsoleApp(App[int]):
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         flows: dict[str, FlowFactory] | None = None,
         keyring_notice: bool = True,
+        emulator_journal: Journal | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.client_factory = client_factory
         self.vault = vault if vault is not None else CredentialVault()
         self.journal = journal
+        # The built-in emulator's own throwaway journal (commands/tui.py): lock, unlock, admin
+        # sessions and ceremonies on it are journaled apart from real devices.
+        self.emulator_journal = emulator_journal
         self.start_profile = profile
         self.emulator = emulator
         self.probe = probe
@@ -120,8 +124,9 @@ class HsmConsoleApp(App[int]):
         is_emulator = self.emulator and self.start_profile is not None and (
             profile.name == self.start_profile.name
         )
+        journal = self.emulator_journal if is_emulator and self.emulator_journal else self.journal
         self.context = DeviceContext(
-            profile, client, self.vault, self.journal, is_emulator, Sessions(idle_timeout=self.idle_timeout)
+            profile, client, self.vault, journal, is_emulator, Sessions(idle_timeout=self.idle_timeout)
         )
         self.push_screen(DashboardScreen(self.context, self.flows), self._dashboard_closed)
         if not self.vault.available and not self._keyring_notice_given:
@@ -147,6 +152,14 @@ class HsmConsoleApp(App[int]):
         would put a palette key in every footer and bind Ctrl+P, which screens use)."""
         if not isinstance(self.screen, CommandPalette):
             self.push_screen(CommandPalette(placeholder="Type a section or action, e.g. keys"))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C where no screen gives it a meaning: say how to quit, or why not now, in our
+        words (Textual's own toast says "Do you want to quit?", which a ceremony must not ask)."""
+        reason = quit_refusal(self)
+        text = reason or "Ctrl+Q quits hsmconsole; Esc goes back."
+        self.notify(text, title="Ctrl+C", severity="warning" if reason else "information",
+                    markup=False)
 
     def action_help(self) -> None:
         screen = self.screen

@@ -19,9 +19,12 @@ class BackupPassphraseScreen(QuorumScreen):
     DONE_PROMPT: ClassVar[str] = "Quorum reached: press Enter to set the backup passphrase, Esc to cancel."
 
     def instructions(self) -> str:
+        # The dashboard offers this only where the journal does not say one is set already; the
+        # device itself cannot be asked (access/quorum.py, backup_passphrase_record).
         return (
             super().instructions()
-            + " Use this when provisioning stopped before the backup passphrase was set."
+            + " For a device that has none yet (provisioning stopped before that step); a device "
+            "that already has one refuses, and nothing changes."
         )
 
     def finish_call(self) -> Callable[[], Any]:

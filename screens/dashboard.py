@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from hsmconsole.access.quorum import BackupPassphraseRecord, backup_passphrase_record
 from hsmconsole.access.session import AdminSession, lock_device
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
@@ -89,6 +90,9 @@ class DashboardScreen(CoreScreen[str]):
         Binding("k", "flow('keys')", "Keys", show=False, id="dashboard.keys"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
+    # The action list has the focus and takes Enter itself (it runs the highlighted action), so
+    # the screen's own Enter binding never shows in the live bindings help reads: say it here.
+    HELP_EXTRA: ClassVar[tuple[tuple[str, str], ...]] = (("Enter", "Run the highlighted action"),)
 
     def __init__(self, ctx: DeviceContext, flows: dict[str, FlowFactory]) -> None:
         super().__init__()
@@ -96,6 +100,7 @@ class DashboardScreen(CoreScreen[str]):
         self.flows = flows
         self.status: DeviceStatus | None = None
         self.actions: tuple[Action, ...] = ()
+        self.backup_record = BackupPassphraseRecord.UNKNOWN
 
     @property
     def client(self) -> DeviceClient:
@@ -118,19 +123,33 @@ class DashboardScreen(CoreScreen[str]):
         self.set_interval(1.0, self._watch_session)
 
     def on_screen_resume(self) -> None:
-        if self.status is not None:
+        # Not while a change runs (a lock just confirmed): its own end refreshes, and a read
+        # racing it would ask a device that is locking for its system info.
+        if self.status is not None and not self.busy:
             self.action_refresh()
 
     def _watch_session(self) -> None:
         if self.ctx.sessions.expire_idle():
             self.notify("The admin session was unused too long: its passphrase is forgotten.")
             self._render_status()
+            # System and Counts were read with the session: read the status again without it.
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         client, sessions = self.client, self.ctx.sessions
         admin = sessions.admin.credentials() if sessions.admin and sessions.admin.open else None
-        self.run_core("Read status", lambda: client.status(admin), self._loaded, mutation=False)
         journal, profile = self.ctx.journal, self.ctx.profile
+        device_id = profile.name
+
+        def read() -> tuple[DeviceStatus, BackupPassphraseRecord]:
+            status = client.status(admin)
+            # Only an admin session on an Operational device can set it: read the journal then.
+            known = BackupPassphraseRecord.UNKNOWN
+            if admin is not None and status.state is DeviceState.OPERATIONAL:
+                known = backup_passphrase_record(journal, device_id)
+            return status, known
+
+        self.run_core("Read status", read, self._loaded, mutation=False)
         if journal is not None:
             limit = profile.credential_max_age_days
 
@@ -146,7 +165,8 @@ class DashboardScreen(CoreScreen[str]):
         ages.update(f"{'Ages':<8} {line}")
         ages.display = True
 
-    def _loaded(self, status: DeviceStatus) -> None:
+    def _loaded(self, result: tuple[DeviceStatus, BackupPassphraseRecord]) -> None:
+        status, self.backup_record = result
         self.status = status
         if status.tls is TlsTrust.MISMATCH:
             self._show_mismatch()
@@ -172,7 +192,8 @@ class DashboardScreen(CoreScreen[str]):
         )
         open_session = session is not None and session.open
         self.actions = actions_for(
-            self.status.state, admin_session=open_session, pinned=bool(self.ctx.profile.fingerprint)
+            self.status.state, admin_session=open_session, pinned=bool(self.ctx.profile.fingerprint),
+            backup_passphrase_set=self.backup_record is BackupPassphraseRecord.SET,
         )
         options = self.query_one("#actions", OptionList)
         refill_options(options, (

@@ -18,6 +18,9 @@ from hsmconsole.device.trust import grouped
 from hsmconsole.errors import ErrorKind, HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.widgets.checkbox import PlainCheckbox
+from screens.widgets.secret_input import SecretInput
+
+ABORT_WORD = "abort"  # what a person types to stop a ceremony or a quorum entry midway
 
 _TITLES = {
     ErrorKind.CONNECTION: "Connection problem",
@@ -86,7 +89,8 @@ class TypedConfirm(ModalScreen[bool]):
             yield Label(self.what, classes="dialog-title", markup=False)
             yield Static(self.consequence, markup=False, classes="hint")
             yield Static(f"Type {self.word} and press Enter to go ahead; Esc cancels.", markup=False)
-            yield Input(placeholder=self.word, id="confirm-word", compact=True)
+            # No placeholder: where dim text is not rendered (Linux console) it reads as typed.
+            yield Input(id="confirm-word", compact=True)
             yield Static("", id="confirm-status", markup=False)
 
     def on_mount(self) -> None:
@@ -171,7 +175,7 @@ class PassphrasePrompt(ModalScreen[PassphraseAnswer | None]):
             yield Label("User id")
             yield Input(self.user_id, id="user-id", compact=True)
             yield Label("Passphrase (hidden)")
-            yield Input(password=True, id="passphrase", compact=True)
+            yield SecretInput(id="passphrase", compact=True)
             if self.offer_keyring:
                 yield PlainCheckbox("Remember in the OS keyring", id="remember", compact=True)
             elif self.no_keyring and self.vault is not None:
@@ -197,3 +201,7 @@ class PassphrasePrompt(ModalScreen[PassphraseAnswer | None]):
     def action_cancel(self) -> None:
         self.query_one("#passphrase", Input).value = ""
         self.dismiss(None)
+
+    def action_abort(self) -> None:
+        """Ctrl+C in the passphrase field: nothing was sent yet, so it cancels like Esc."""
+        self.action_cancel()

@@ -45,9 +45,14 @@ def typing_into(widget: Widget | None) -> bool:
 
 
 def screen_name(screen: Screen[Any]) -> str:
-    """What the help is for: the screen's own title, else its class name in words (never the app's)."""
+    """What the help is for: the screen's own title, else a dialog's title line as the person
+    reads it ("Lock the device?"), else its class name in words (never the app's)."""
     if screen.TITLE:
         return screen.TITLE
+    for title in screen.query(".dialog-title"):
+        text = str(getattr(title, "content", "")).strip()
+        if text:
+            return text
     name = re.sub(r"(Screen|Dialog)$", "", type(screen).__name__) or type(screen).__name__
     words = re.findall(r"[A-Z][a-z0-9]*|[a-z0-9]+", name)
     return " ".join(words).capitalize() if words else name
@@ -68,6 +73,10 @@ def help_rows(app: App[Any], screen: Screen[Any]) -> list[tuple[str, str]]:
             continue  # this key would type into the focused field
         shown = replace(binding, key_display=None) if typing else binding
         rows.append((app.get_key_display(shown), binding.description))
+    described = {description for _, description in rows}
+    for key, description in getattr(screen, "HELP_EXTRA", ()):
+        if description not in described:
+            rows.insert(0, (key, description))
     # A dialog hides the app's bindings from active_bindings, but its priority ones (F1, Ctrl+Q)
     # still work there.
     for binding in Binding.make_bindings(app.BINDINGS):

@@ -16,7 +16,9 @@ from hsmconsole.errors import HsmConsoleError
 from hsmconsole.rotation.record import void_check
 from hsmconsole.secrets import Secret
 from screens.base import CoreScreen, DeviceContext, banner
+from screens.dialogs import ABORT_WORD, TypedConfirm
 from screens.rotation.journal import device_id, journal_for
+from screens.widgets.secret_input import SecretInput
 
 
 class QuorumScreen(CoreScreen[bool]):
@@ -32,12 +34,17 @@ class QuorumScreen(CoreScreen[bool]):
     FINISH_LABEL: ClassVar[str] = "Go ahead"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "finish", "Go ahead", key_display="Enter", id="quorum.finish"),
-        Binding("ctrl+r", "reveal", "Show/hide", key_display="Ctrl+R", id="quorum.reveal"),
-        Binding("ctrl+l", "clear", "Clear", key_display="Ctrl+L", id="quorum.clear"),
+        # Short words: with Ctrl+P (admin) and Ctrl+Q every key must fit one 80-column footer.
+        Binding("ctrl+r", "reveal", "Reveal", key_display="Ctrl+R", id="quorum.reveal"),
+        # Off the footer for room; the refusal that keeps a mistyped share says "Ctrl+L clears it",
+        # and help lists it.
+        Binding("ctrl+l", "clear", "Clear the field", key_display="Ctrl+L", show=False,
+                id="quorum.clear"),
         Binding("escape", "cancel", "Cancel", key_display="Esc", id="quorum.cancel"),
         Binding("f1", "app.help", "Help", key_display="F1", id="quorum.help"),
     ]
     MUTATIONS = frozenset({"finish", "cancel"})
+    ENTRY_ACTIONS: ClassVar[frozenset[str]] = frozenset({"reveal", "clear"})
 
     def __init__(self, ctx: DeviceContext) -> None:
         super().__init__()
@@ -50,7 +57,7 @@ class QuorumScreen(CoreScreen[bool]):
         yield Static(f"{self.TITLE_TEXT}: {self.ctx.profile.name}", classes="title", markup=False)
         yield Static(self.instructions(), classes="hint", markup=False)
         yield Static(self._prompt(), id="share-label", markup=False)
-        yield Input(password=True, id="share", placeholder="HSMC1 ....")
+        yield SecretInput(id="share", placeholder="HSMC1 ....")
         yield Static(self._progress_text(), id="progress-text", markup=False)
         yield Static("", id="accepted", markup=False)
         yield Static("", id="share-error", markup=False, classes="error-text")
@@ -88,8 +95,11 @@ class QuorumScreen(CoreScreen[bool]):
         return f"Share of custodian {len(self._accepted) + 1}:"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "finish" and not self.collector.progress().complete:
+        complete = self.collector.progress().complete
+        if action == "finish" and not complete:
             return None
+        if action in self.ENTRY_ACTIONS and complete:
+            return False  # the field is closed once the quorum is reached: off the footer
         return super().check_action(action, parameters)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -186,6 +196,23 @@ class QuorumScreen(CoreScreen[bool]):
     def action_cancel(self) -> None:
         self.collector.wipe()
         self.dismiss(False)
+
+    def action_abort(self) -> None:
+        """Ctrl+C in the share field: as in the ceremony, stop only after a typed confirmation."""
+        if self.busy or isinstance(self.app.screen, TypedConfirm):
+            return
+        entered = self.collector.progress().entered
+        held = f"The {entered} share(s) entered so far are wiped from memory. " if entered else ""
+        confirm = TypedConfirm(
+            f"Abort {self.TITLE_TEXT.lower()}?",
+            f"{held}Nothing is sent to the device.",
+            ABORT_WORD,
+        )
+        self.app.push_screen(confirm, self._abort_answered)
+
+    def _abort_answered(self, ok: bool | None) -> None:
+        if ok:
+            self.action_cancel()
 
     def on_unmount(self) -> None:
         self.collector.wipe()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from hsmconsole.access.quorum import shares_refused
 from hsmconsole.custody.quorum import ShareCollector
-from hsmconsole.device.client import Credentials, DeviceClient
-from hsmconsole.errors import HsmConsoleError, StateError
+from hsmconsole.device.client import Credentials, DeviceClient, RateLimited
+from hsmconsole.errors import AuthError, HsmConsoleError, StateError
 from hsmconsole.journal.chain import Journal, Outcome, record
 
 DEFAULT_IDLE_TIMEOUT = 300.0  # seconds: long enough for one task, short enough to not be left open
@@ -85,10 +86,15 @@ def open_admin_session(
     meta = collector.set
     prints = tuple(s.fingerprint for s in collector.shares)
     secret = collector.combine()
-    return start_session(
-        client, Credentials(user_id, secret), idle_timeout=idle_timeout, clock=clock,
-        journal=journal, set_ids=(meta.set_id,) if meta else (), share_fingerprints=prints,
-    )
+    try:
+        return start_session(
+            client, Credentials(user_id, secret), idle_timeout=idle_timeout, clock=clock,
+            journal=journal, set_ids=(meta.set_id,) if meta else (), share_fingerprints=prints,
+        )
+    except AuthError as exc:
+        if isinstance(exc, RateLimited):
+            raise
+        raise shares_refused(meta, "admin", client) from None
 
 
 def start_session(

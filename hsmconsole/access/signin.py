@@ -28,7 +28,10 @@ class SignedIn:
         elif c.role is UserRole.METRICS:
             what = f"it can read the device metrics ({c.metrics} values)."
         elif c.role is UserRole.BACKUP:
-            what = "passphrase accepted (a Backup user may only make backups)."
+            what = (
+                "passphrase accepted. The device allows a Backup user one thing, making a backup, "
+                "which this console does not offer yet: signing in only checked the passphrase."
+            )
         else:
             what = "passphrase accepted, but its namespace does not exist, so it may do nothing."
         if self.from_keyring:

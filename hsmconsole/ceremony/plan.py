@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from hsmconsole.alphabet import as_typed
 from hsmconsole.custody.passgen import generate_passphrase
 from hsmconsole.custody.sharecode import GROUP_LEN
 from hsmconsole.custody.shares import SecretKind, Share, encode_share
@@ -83,6 +84,8 @@ class CeremonyPlan:
     witnesses: tuple[str, ...] = ()
     users: tuple[InitialUser, ...] = ()
     device_label: str = ""
+    # The people at the review acknowledged risks() explicitly (the review screen sets it).
+    risks_accepted: bool = False
 
     @classmethod
     def single_group(
@@ -137,6 +140,21 @@ class CeremonyPlan:
             if u.holder.casefold() not in names:
                 out.append(f"User {u.user_id}: its holder {u.holder} is not on the roster.")
         return out
+
+    def risks(self) -> list[str]:
+        """What this plan allows but people must accept knowingly: K = N, where losing any one
+        share (or any one custodian) loses the secret for good. Worded for review and report."""
+        lost = {
+            SecretKind.UNLOCK: "the device can never be unlocked again after a lock or reboot",
+            SecretKind.ADMIN: "nobody can administer the device again",
+            SecretKind.BACKUP: "no backup can ever be restored",
+        }
+        return [
+            f"{p.kind.value} {p.threshold} of {p.count}: every share is needed. If any one share "
+            f"or custodian is lost, {lost.get(p.kind, 'the secret is lost')}."
+            for p in self.policies
+            if 2 <= p.threshold == p.count
+        ]
 
     def policy(self, kind: SecretKind) -> SecretPolicy:
         for p in self.policies:
@@ -377,8 +395,9 @@ class Ceremony:
         return turn.challenge
 
     def confirm(self, name: str, typed: Sequence[str]) -> tuple[bool, ...]:
-        """Whether each typed group matches its part of the challenge (case, spaces and dashes
-        ignored). The turn is confirmed when all match; otherwise the attempt counts as wrong."""
+        """Whether each typed group matches its part of the challenge, read as quorum entry reads
+        a share (alphabet.as_typed: case, spaces and dashes ignored, O for 0, I or L for 1).
+        The turn is confirmed when all match; otherwise the attempt counts as wrong."""
         turn = self._turn(name)
         ch = turn.challenge
         if ch is None:
@@ -390,9 +409,9 @@ class Ceremony:
         for part, given_text in zip(ch.parts, typed, strict=True):
             _, text, passphrase = pages[part.page]
             rows = paper_rows(text, passphrase=passphrase)
-            expected = rows[part.line - 1][part.column - 1].upper().encode()
+            expected = as_typed(rows[part.line - 1][part.column - 1]).encode()
             del rows
-            given = "".join(c for c in given_text.upper() if c.isalnum()).encode()
+            given = as_typed(given_text).encode()
             results.append(hmac.compare_digest(expected, given))
         if all(results):
             turn.state = TurnState.CONFIRMED

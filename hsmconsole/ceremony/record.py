@@ -17,7 +17,13 @@ from hsmconsole.ceremony.run import (
     presented_fingerprint,
     run_provisioning,
 )
-from hsmconsole.custody.envelope import DEFAULT_KDF, KdfParams, read_envelope, write_envelope
+from hsmconsole.custody.envelope import (
+    DEFAULT_KDF,
+    KdfParams,
+    SealedPassphrase,
+    read_envelope_contents,
+    write_envelope,
+)
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.profiles import Profile
 from hsmconsole.errors import InputError, IntegrityError, StateError
@@ -67,10 +73,14 @@ class CeremonyRecorder:
         policy = "; ".join(f"{p.kind.value} {p.threshold} of {p.count}" for p in plan.policies)
         users = ", ".join(f"{u.user_id} to {u.holder}" for u in plan.users) or "none"
         witnesses = ", ".join(plan.witnesses) or "none"
+        risk = ""
+        if plan.risks():
+            every = ", ".join(p.kind.value for p in plan.policies if p.threshold == p.count)
+            risk = f"; K = N for {every} ({'acknowledged' if plan.risks_accepted else 'NOT acknowledged'})"
         self._add(
             "ceremony.roster",
             detail=f"custodians {', '.join(plan.custodians)}; witnesses {witnesses}; {policy}; "
-            f"users {users}",
+            f"users {users}{risk}",
         )
 
     def generated(self, ceremony: Ceremony) -> None:
@@ -108,9 +118,21 @@ class CeremonyRecorder:
         self._add("ceremony.report", detail=f"report written to {path}")
 
 
-def default_envelope_path(data_dir: Path, ceremony: Ceremony, name: str) -> Path:
+def envelope_file_name(ceremony: Ceremony, name: str) -> str:
     first = ceremony.set_ids[0] if ceremony.set_ids else "shares"
-    return data_dir / "envelopes" / f"{file_safe(name)}-{first}.envelope"
+    return f"{file_safe(name)}-{first}.envelope"
+
+
+def default_envelope_path(data_dir: Path, ceremony: Ceremony, name: str) -> Path:
+    """On the console's own disk: kept for callers that want it; the ceremony suggests removable
+    media instead (envelope_suggestion)."""
+    return data_dir / "envelopes" / envelope_file_name(ceremony, name)
+
+
+def envelope_suggestion(ceremony: Ceremony, name: str, media: list[Path]) -> Path | None:
+    """Where to offer to seal `name`'s envelope: on the first mounted removable medium, or nowhere
+    (the custodian types a path) when none is mounted. Never the console's own disk by default."""
+    return media[0] / envelope_file_name(ceremony, name) if media else None
 
 
 def seal_turn(
@@ -124,10 +146,15 @@ def seal_turn(
     if turn is None or turn.custodian != name or turn.state is not TurnState.CONFIRMED:
         raise StateError(f"{name} has no confirmed shares to seal now.")
     shares = [issued.share for issued in turn.shares]
-    if not shares:
-        raise StateError(f"{name} holds no share to seal.")
+    # Everything the custodian was shown: their shares and the user passphrases given to them.
+    sealed = [
+        SealedPassphrase(f"user {u.user_id} ({u.role.value})", u.passphrase)
+        for u in turn.user_passphrases
+    ]
+    if not shares and not sealed:
+        raise StateError(f"{name} holds nothing to seal.")
     try:
-        write_envelope(path, shares, passphrase, kdf=kdf)
+        write_envelope(path, shares, passphrase, kdf=kdf, passphrases=sealed)
     except FileExistsError:
         raise InputError(
             f"{path} already exists.", "Choose another file name; an envelope is never overwritten."
@@ -136,13 +163,18 @@ def seal_turn(
         raise InputError(
             f"Cannot write {path}: {exc.strerror}.", "Check the folder and the medium."
         ) from None
-    back = read_envelope(path, passphrase)
+    back = read_envelope_contents(path, passphrase)
     try:
-        if [s.fingerprint for s in back] != [s.fingerprint for s in shares]:
+        same = [s.fingerprint for s in back.shares] == [s.fingerprint for s in shares] and [
+            (b.name, b.passphrase) for b in back.passphrases
+        ] == [(s.name, s.passphrase) for s in sealed]
+        if not same:
             raise IntegrityError(f"The envelope {path.name} does not read back as written.")
     finally:
-        for share in back:
+        for share in back.shares:
             share.payload.wipe()
+        for item in back.passphrases:
+            item.passphrase.wipe()
     ceremony.note_sealed(name, path.name)
     return path
 

@@ -62,6 +62,14 @@ def render_report(
     ]
     for p in plan.policies:
         lines.append(f"| {p.kind.value} passphrase | {p.threshold} of {p.count} | {', '.join(p.holders)} |")
+    if plan.risks():
+        lines += ["", "## Warnings", ""]
+        lines += [f"- {risk}" for risk in plan.risks()]
+        accepted = (
+            "Acknowledged explicitly at the review by the people present."
+            if plan.risks_accepted else "NOT acknowledged at the review."
+        )
+        lines += ["", accepted]
     lines += [
         "",
         "## Shares issued",

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from hsmconsole import fileio
+from hsmconsole.alphabet import as_typed
 from hsmconsole.commands.common import usage
 from hsmconsole.custody import envelope
 from hsmconsole.custody.passgen import generate_passphrase
@@ -268,7 +269,7 @@ def _expected(args: argparse.Namespace, first: Share) -> SetRef | None:
         return None
     set_id, generation = first.set.set_id, first.set.generation
     if args.expect_set is not None:
-        set_id = args.expect_set.upper().translate(str.maketrans("OIL", "011"))
+        set_id = as_typed(args.expect_set)
         if not re.fullmatch(f"[{ALPHABET}]{{8}}", set_id):
             raise InputError("--expect-set takes a set id: 8 characters of the share alphabet")
     if args.expect_generation is not None:
@@ -374,6 +375,9 @@ def _open(args: argparse.Namespace) -> int:
     info = envelope.envelope_info(data)
     for e in info.contents:
         print(f"Envelope holds share {e.index} of {e.count} of set {e.set_id} ({e.kind}).")
+    for name in info.passphrases:
+        # Only the shares are written out; a sealed passphrase stays in the envelope.
+        print(f"Envelope also holds the passphrase of {name} (not written to {out}).")
     passphrase = _ask_passphrase("Envelope passphrase: ", confirm=False)
     try:
         shares = envelope.open_envelope(data, passphrase)

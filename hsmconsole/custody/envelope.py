@@ -9,7 +9,7 @@ import hmac
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +68,42 @@ class EnvelopeEntry:
 class EnvelopeInfo:
     kdf: KdfParams
     contents: tuple[EnvelopeEntry, ...]
+    passphrases: tuple[str, ...] = ()  # the names of the sealed passphrases (public)
 
 
-def seal(shares: Sequence[Share], passphrase: Secret, *, kdf: KdfParams = DEFAULT_KDF) -> bytes:
-    """Encrypt shares under `passphrase`. The header (KDF, contents) is authenticated, not secret."""
-    if not shares:
+@dataclass(frozen=True, eq=False)
+class SealedPassphrase:
+    """A passphrase sealed next to the shares (a user passphrase the custodian was shown). `name`
+    says whose it is and goes into the readable header; the passphrase itself is encrypted."""
+
+    name: str
+    passphrase: Secret = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class EnvelopeContents:
+    shares: list[Share]
+    passphrases: list[SealedPassphrase]
+
+
+_PASS_TAG = b"passphrase: "  # starts a passphrase block; a share block starts with HSMC1
+_MAX_NAME = 100
+
+
+def seal(
+    shares: Sequence[Share], passphrase: Secret, *, kdf: KdfParams = DEFAULT_KDF,
+    passphrases: Sequence[SealedPassphrase] = (),
+) -> bytes:
+    """Encrypt shares (and any `passphrases`) under `passphrase`. The header (KDF, contents, the
+    passphrases' names) is authenticated, not secret. Without passphrases the file is exactly the
+    format every earlier version reads."""
+    if not shares and not passphrases:
         raise InputError("nothing to seal", "Give at least one share.")
+    for item in passphrases:
+        if not 0 < len(item.name) <= _MAX_NAME or not item.name.isprintable():
+            raise InputError("a sealed passphrase needs a short printable name")
+        if not len(item.passphrase) or any(c in item.passphrase.reveal() for c in b"\r\n"):
+            raise InputError(f"the passphrase '{item.name}' cannot be sealed (empty or multi-line)")
     if len(passphrase) < MIN_PASSPHRASE:
         raise InputError(
             f"an envelope passphrase needs at least {MIN_PASSPHRASE} characters",
@@ -94,8 +124,11 @@ def seal(shares: Sequence[Share], passphrase: Secret, *, kdf: KdfParams = DEFAUL
             "salt": _b64(salt),
         },
     }
+    if passphrases:
+        header["passphrases"] = [item.name for item in passphrases]
     aad = MAGIC + b"\n" + json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     texts = [encode_share(s).reveal() for s in shares]
+    texts += [_PASS_TAG + item.passphrase.reveal() + b"\n" for item in passphrases]
     plaintext = b"\n".join(texts)
     ciphertext = AESGCM(key).encrypt(nonce, plaintext, aad)
     return aad + b"\n" + base64.b64encode(ciphertext) + b"\n"
@@ -108,7 +141,16 @@ def envelope_info(data: bytes) -> EnvelopeInfo:
 
 
 def open_envelope(data: bytes, passphrase: Secret) -> list[Share]:
-    """Decrypt and check an envelope. Wrong passphrase: AuthError; altered file: IntegrityError."""
+    """Decrypt and check an envelope; its shares (sealed passphrases are wiped: see
+    open_envelope_contents). Wrong passphrase: AuthError; altered file: IntegrityError."""
+    contents = open_envelope_contents(data, passphrase)
+    for item in contents.passphrases:
+        item.passphrase.wipe()
+    return contents.shares
+
+
+def open_envelope_contents(data: bytes, passphrase: Secret) -> EnvelopeContents:
+    """Decrypt and check an envelope: its shares and the passphrases sealed with them."""
     info, aad, salt, nonce, check, ciphertext = _parse(data)
     key, expected = _derive(passphrase, salt, info.kdf)
     if not hmac.compare_digest(check, expected):
@@ -123,23 +165,36 @@ def open_envelope(data: bytes, passphrase: Secret) -> list[Share]:
             "the envelope was altered: its contents fail authentication",
             "Do not use it; use another copy of the share.",
         ) from None
+    blocks = plaintext.split(b"\n\n")
+    kept = [b.removeprefix(_PASS_TAG).removesuffix(b"\n") for b in blocks if b.startswith(_PASS_TAG)]
+    sealed = [SealedPassphrase(name, Secret(value, label=f"sealed passphrase {name}"))
+              for name, value in zip(info.passphrases, kept, strict=False)]
     try:
-        shares = [decode_share(block) for block in plaintext.decode("ascii").split("\n\n")]
+        shares = [decode_share(b.decode("ascii")) for b in blocks if not b.startswith(_PASS_TAG)]
     except (UnicodeDecodeError, InputError):
         raise IntegrityError("the envelope holds something that is not a share") from None
-    if tuple(EnvelopeEntry.of(s) for s in shares) != info.contents:
+    finally:
+        del plaintext, blocks, kept
+    if tuple(EnvelopeEntry.of(s) for s in shares) != info.contents or len(sealed) != len(
+        info.passphrases
+    ):
         raise IntegrityError("the envelope's contents do not match its header")
-    return shares
+    return EnvelopeContents(shares, sealed)
 
 
 def write_envelope(
-    path: Path | str, shares: Sequence[Share], passphrase: Secret, *, kdf: KdfParams = DEFAULT_KDF
+    path: Path | str, shares: Sequence[Share], passphrase: Secret, *, kdf: KdfParams = DEFAULT_KDF,
+    passphrases: Sequence[SealedPassphrase] = (),
 ) -> Path:
-    return fileio.write_private(path, seal(shares, passphrase, kdf=kdf))
+    return fileio.write_private(path, seal(shares, passphrase, kdf=kdf, passphrases=passphrases))
 
 
 def read_envelope(path: Path | str, passphrase: Secret) -> list[Share]:
     return open_envelope(Path(path).read_bytes(), passphrase)
+
+
+def read_envelope_contents(path: Path | str, passphrase: Secret) -> EnvelopeContents:
+    return open_envelope_contents(Path(path).read_bytes(), passphrase)
 
 
 def _derive(passphrase: Secret, salt: bytes, kdf: KdfParams) -> tuple[bytes, bytes]:
@@ -214,6 +269,11 @@ def _parse(data: bytes) -> tuple[EnvelopeInfo, bytes, bytes, bytes, bytes, bytes
         if not isinstance(header["contents"], list):
             raise ValueError("contents is not a list")
         contents = tuple(_entry(entry) for entry in header["contents"])
+        names = header.get("passphrases", [])
+        if not isinstance(names, list) or not all(
+            isinstance(n, str) and 0 < len(n) <= _MAX_NAME for n in names
+        ):
+            raise ValueError("passphrases is not a list of names")
         ciphertext = base64.b64decode(lines[2], validate=True)
         if base64.b64encode(ciphertext) != lines[2]:
             raise ValueError("non-canonical base64")  # its spare bits could hide an edit
@@ -222,4 +282,4 @@ def _parse(data: bytes) -> tuple[EnvelopeInfo, bytes, bytes, bytes, bytes, bytes
         raise IntegrityError("the envelope's header is damaged", "Use another copy.") from None
     if not 16 <= len(salt) <= 64:
         raise IntegrityError("the envelope asks for key-derivation settings out of bounds")
-    return EnvelopeInfo(kdf, contents), aad, salt, nonce, check, ciphertext
+    return EnvelopeInfo(kdf, contents, tuple(names)), aad, salt, nonce, check, ciphertext

@@ -164,7 +164,7 @@ class ShareCollector:
             if meta.set_id != first.set_id:
                 raise InputError(
                     f"{share.name} belongs to set {meta.set_id}, "
-                    f"but the shares entered so far to set {first.set_id}",
+                    f"but the shares entered so far belong to set {first.set_id}",
                     "Shares of different splits never combine: use shares of one set only.",
                 )
             if meta.generation != first.generation:

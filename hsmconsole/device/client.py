@@ -73,6 +73,10 @@ class WrongCredentials(AuthError):
     """The device answered 401: no such user, or not its passphrase (as opposed to a 403 or 429)."""
 
 
+class RateLimited(AuthError):
+    """The device answered 429: too many failed attempts just now (not a verdict on the secret)."""
+
+
 def _status_of(exc: BaseException) -> int | None:
     # The SDK raises NetHSMError from inside its `except ApiException` handler: the HTTP status
     # survives only on the implicit context.
@@ -143,7 +147,7 @@ def map_sdk_error(exc: BaseException, action: str, pinned: str | None = None) ->
                 "Refresh the status to see what the device allows now.",
             )
         if status == 429:
-            return AuthError(
+            return RateLimited(
                 f"{action}: too many failed attempts just now.",
                 "Wait a second and try again; the device rate-limits failed logins.",
             )

@@ -17,6 +17,7 @@ from hsmconsole.custody.envelope import MIN_PASSPHRASE
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.ceremony.step import COMMON_BINDINGS, CeremonyStep, StepEnd
+from screens.widgets.secret_input import SecretInput
 
 _ORDINAL = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th", 6: "6th"}
 
@@ -69,6 +70,7 @@ class ConfirmScreen(CeremonyStep):
         envelope_path: Path | None = None,
         header: str = "Provisioning ceremony",
         warning: str = "",
+        media: Sequence[Path] = (),
     ) -> None:
         super().__init__(header=header, warning=warning, secrets_exist=True)
         self.custodian = custodian
@@ -76,7 +78,8 @@ class ConfirmScreen(CeremonyStep):
         self.parts = [describe_part(p) for p in parts]  # where each group is on paper, as asked
         self.check = check
         self.seal = seal
-        self.envelope_path = envelope_path
+        self.envelope_path = envelope_path  # a suggestion only: the custodian confirms or types one
+        self.media = list(media)  # mounted removable media (fileio.removable_media), offered first
         self.state = ConfirmState.ASKING
         self.wrong = 0
         self.sealed_to: Path | None = None
@@ -95,29 +98,39 @@ class ConfirmScreen(CeremonyStep):
             for i, (where, part) in enumerate(zip(self.parts, self.asked, strict=True)):
                 with Horizontal(classes="part"):
                     yield Label(where, markup=False)
-                    yield Input(password=True, id=f"answer-{i}", placeholder="_" * part.length)
+                    yield SecretInput(id=f"answer-{i}", placeholder="_" * part.length)
             yield Static(
-                "Case does not matter; characters are hidden. Enter goes to the next group, and "
+                "Case does not matter, nor O for 0 or I, L for 1; characters are hidden. Enter goes "
+                "to the next group, and "
                 "checks them all in the last one.",
                 classes="c-hint",
             )
         yield Static("", id="confirm-status", markup=False, classes="c-text")
         with Vertical(id="seal-form"):
             yield Static(
-                "Seal your shares into an envelope file, encrypted under a passphrase of your own "
-                f"(at least {MIN_PASSPHRASE} characters). Keep it apart from your paper copy.",
+                "Seal everything you were shown (shares and passphrases) into an envelope file, "
+                f"encrypted under a passphrase of your own (at least {MIN_PASSPHRASE} characters). "
+                "Keep it apart from your paper copy.",
                 classes="c-text",
             )
-            yield Label("File")
+            yield Static(self._where_text(), id="seal-where", markup=False, classes="c-hint")
+            yield Label("File (on removable media)")
             yield Input(str(self.envelope_path or ""), id="envelope-path")
             yield Label("Envelope passphrase")
-            yield Input(password=True, id="envelope-pass")
+            yield SecretInput(id="envelope-pass")
             yield Label("The same passphrase again")
-            yield Input(password=True, id="envelope-pass2")
+            yield SecretInput(id="envelope-pass2")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#answer-0", Input).focus()
+
+    def _where_text(self) -> str:
+        if self.media:
+            shown = ", ".join(str(m) for m in self.media[:3])
+            return f"Removable media mounted: {shown}. Check the file's place, or type another."
+        return ("No removable medium is mounted (under /media, /run/media or /mnt): plug one in, "
+                "mount it and type the file's path there, not on this console's disk.")
 
     def _answers(self) -> list[Input]:
         return [self.query_one(f"#answer-{i}", Input) for i in range(len(self.parts))]
@@ -192,7 +205,10 @@ class ConfirmScreen(CeremonyStep):
         self.state = ConfirmState.SEALING
         self.query_one("#seal-form").add_class("-open")
         self._status("Enter in the last field seals; Esc closes this form without sealing.")
-        self.query_one("#envelope-pass", Input).focus()
+        # The place is asked each time, starting at the file: a stick may have changed hands.
+        where = self.query_one("#envelope-path", Input)
+        where.focus()
+        where.cursor_position = len(where.value)
         self.refresh_bindings()
 
     def _close_seal_form(self, message: str) -> None:

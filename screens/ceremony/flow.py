@@ -13,10 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerFailed
 
-from hsmconsole.ceremony.plan import Ceremony, CeremonyPlan, Phase
+from hsmconsole.ceremony.plan import Ceremony, CeremonyPlan, Phase, TurnState
 from hsmconsole.ceremony.record import (
     CeremonyRecorder,
-    default_envelope_path,
+    envelope_suggestion,
     journal_device_id,
     provision_and_report,
     seal_turn,
@@ -26,6 +26,7 @@ from hsmconsole.custody.envelope import DEFAULT_KDF, KdfParams
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.profiles import Profile, default_data_dir
 from hsmconsole.errors import StateError
+from hsmconsole.fileio import removable_media
 from hsmconsole.journal.chain import Journal
 from hsmconsole.models import DeviceState
 from screens.base import DeviceContext, as_console_error, banner_text
@@ -68,6 +69,7 @@ class CeremonyScreen(Screen[bool]):
         rng: Callable[[int], int] = secrets.randbelow,
         kdf: KdfParams = DEFAULT_KDF,
         probe: Probe = presented_fingerprint,
+        media: Callable[[], list[Path]] = removable_media,
     ) -> None:
         super().__init__()
         self.ctx = ctx
@@ -75,6 +77,7 @@ class CeremonyScreen(Screen[bool]):
         self.rng = rng
         self.kdf = kdf
         self.probe = probe  # reads the certificate the device presents, for the Pin TLS step
+        self.media = media  # lists mounted removable media, offered first for envelopes
         # Without the app's journal, keep the emulator's history apart from real devices'.
         own = "emulator-journal.jsonl" if ctx.emulator else "journal.jsonl"
         self.journal = ctx.journal or Journal(self.data_dir / own)
@@ -147,13 +150,16 @@ class CeremonyScreen(Screen[bool]):
     async def _abort(self, where: str) -> None:
         ceremony = self.ceremony
         if ceremony is not None:
+            shown = any(turn.state is not TurnState.WAITING for turn in ceremony.turns)
             ceremony.abort()
             await self._in_thread("Journal", lambda: self.recorder.aborted(ceremony, where))
-        self.notify(
-            "Ceremony aborted. Every share was wiped from memory; nothing was sent to the device.",
-            severity="warning",
-            timeout=10,
-        )
+            text = "Ceremony aborted. Every share was wiped from memory; nothing was sent to the device."
+            if shown:
+                text += " Destroy any paper copy made so far: those shares are worthless now."
+        else:
+            await self._in_thread("Journal", lambda: self.recorder.aborted(None, where))
+            text = "Ceremony aborted before any secret was made; nothing was sent to the device."
+        self.notify(text, severity="warning", timeout=10, markup=False)
 
     async def _run(self) -> bool:
         plan = await self._plan()
@@ -203,7 +209,7 @@ class CeremonyScreen(Screen[bool]):
                 header=self.header, warning=self.warning,
             )
             if await self._step(review, "the review") is StepEnd.DONE:
-                return plan
+                return review.plan  # with the acknowledgement of any K = N risk
 
     async def _turn(self, ceremony: Ceremony, position: int, total: int) -> None:
         turn = ceremony.current_turn
@@ -220,6 +226,7 @@ class CeremonyScreen(Screen[bool]):
             reveal = RevealScreen(name, pages_for_turn(turn), header=self.header, warning=self.warning)
             await self._step(reveal, f"{name}'s shares")
             challenge = ceremony.challenge(name)
+            media = self.media()  # read again for each custodian: sticks come and go
             if not challenge.parts:
                 break  # nothing was shown: nothing to re-type
             confirm = ConfirmScreen(
@@ -227,8 +234,8 @@ class CeremonyScreen(Screen[bool]):
                 challenge.parts,
                 lambda typed: ceremony.confirm(name, typed),
                 seal=lambda path, secret: seal_turn(ceremony, name, path, secret, kdf=self.kdf),
-                envelope_path=default_envelope_path(self.data_dir, ceremony, name),
-                header=self.header, warning=self.warning,
+                envelope_path=envelope_suggestion(ceremony, name, media),
+                header=self.header, warning=self.warning, media=media,
             )
             if await self._step(confirm, f"{name}'s confirmation") is StepEnd.DONE:
                 break

@@ -192,6 +192,18 @@ class ProvisioningScreen(CeremonyStep):
             return self.state in ABORTABLE_STATES
         return super().check_action(action, parameters)
 
+    def abort_allowed(self) -> bool:
+        return self.state in ABORTABLE_STATES
+
+    def interrupt_refusal(self) -> str:
+        if self.state is RunState.RUNNING:
+            return (
+                "Provisioning cannot be stopped once it has begun: the device is being changed. "
+                "Wait until it has finished or stopped (a device that stops answering fails the "
+                "step after a timeout); the checklist then says what was done."
+            )
+        return "Provisioning has ended: Enter closes this screen."
+
     def quit_refusal(self) -> str | None:
         """Why Ctrl+Q must not end the app now, true to what this screen lets people do."""
         if self.state is RunState.RUNNING:
@@ -236,7 +248,10 @@ class ProvisioningScreen(CeremonyStep):
         self.state = RunState.RUNNING
         self._step = step
         self._since = self.clock()
-        self._result("Esc cannot stop it now: the device is being changed.", "c-hint")
+        note = "Esc cannot stop it now: the device is being changed."
+        if self.withdraw_abort():  # asked during the pre-check: its "nothing was sent" is past
+            note = "Too late to abort: provisioning has begun. " + note
+        self._result(note, "c-hint")
         self._tick()
         self._set_ticking(True)
         self.refresh_bindings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -46,12 +47,14 @@ class ReviewScreen(CeremonyStep):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "start", "Start", key_display="Enter", id="ceremony.review.start"),
         Binding("b", "back", "Back to roster", id="ceremony.review.back"),
+        Binding("a", "accept_risk", "Accept risk", id="ceremony.review.accept"),
         *COMMON_BINDINGS,
     ]
     DEFAULT_CSS = """
     ReviewScreen #review-body { height: 1fr; }
     ReviewScreen #review-plan { padding: 1 1 0 1; height: auto; }
     ReviewScreen #review-problems { height: auto; }
+    ReviewScreen #review-risks { height: auto; margin-top: 1; }
     """
 
     def __init__(self, plan: CeremonyPlan, device: str, *, connection_problems: Sequence[str] = (),
@@ -62,12 +65,15 @@ class ReviewScreen(CeremonyStep):
         self.plan_problems = plan.problems()
         self.connection_problems = list(connection_problems)
         self.problems = [*self.connection_problems, *self.plan_problems]
+        self.risks = plan.risks()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with VerticalScroll(id="review-body"):
             yield Static(f"Device: {self.device}", markup=False, classes="c-text")
             yield Static(plan_text(self.plan), markup=False, id="review-plan")
+            if self.risks:
+                yield Static(self._risk_text(), markup=False, id="review-risks", classes="c-warning")
             if self.problems:
                 lines = ["Cannot start yet:", *(f"- {p}" for p in self.problems)]
                 if self.plan_problems:
@@ -83,13 +89,35 @@ class ReviewScreen(CeremonyStep):
                 )
         yield Footer()
 
+    def _risk_text(self) -> str:
+        lines = ["WARNING: " + risk for risk in self.risks]
+        if self.plan.risks_accepted:
+            lines.append("Risk accepted: the report and the journal say so.")
+        else:
+            lines.append("Press a to accept this risk knowingly (it goes into the report), or b to "
+                         "change the roster: K below N leaves room for a lost share.")
+        return "\n".join(lines)
+
+    @property
+    def risk_open(self) -> bool:
+        return bool(self.risks) and not self.plan.risks_accepted
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "start" and self.problems:
+        if action == "start" and (self.problems or self.risk_open):
             return None
+        if action == "accept_risk":
+            return self.risk_open and not self.problems
         return super().check_action(action, parameters)
 
+    def action_accept_risk(self) -> None:
+        if not self.risk_open:
+            return
+        self.plan = replace(self.plan, risks_accepted=True)
+        self.query_one("#review-risks", Static).update(self._risk_text())
+        self.refresh_bindings()
+
     def action_start(self) -> None:
-        if self.problems:
+        if self.problems or self.risk_open:
             return
         confirm = TypedConfirm(
             "Start the ceremony?",

@@ -157,7 +157,13 @@ class RosterScreen(CeremonyStep):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#custodians", Input).focus()
+        # Back from the review, a field must keep what was typed: Textual selects all on focus,
+        # and the next key would replace it.
+        for box in self.query(Input):
+            box.select_on_focus = False
+        custodians = self.query_one("#custodians", Input)
+        custodians.focus()
+        custodians.cursor_position = len(custodians.value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "threshold":

@@ -100,6 +100,13 @@ def test_review_ready(snap_compare: Snap) -> None:
     assert snap_compare(One(ReviewScreen(plan(), DEVICE, header=HEADER, warning=WARNING)), terminal_size=SIZE)
 
 
+def test_review_every_share_needed(snap_compare: Snap) -> None:
+    """3 of 3: the warning, and Enter dimmed until a accepts the risk."""
+    all_needed = CeremonyPlan.single_group(("Alice", "Bob", "Carol"), 3, witnesses=("Walter",))
+    screen = ReviewScreen(all_needed, DEVICE, header=HEADER, warning=WARNING)
+    assert snap_compare(One(screen), terminal_size=SIZE)
+
+
 def test_review_insecure_profile(snap_compare: Snap) -> None:
     insecure = tls_problems(Profile("lab-hsm", "192.0.2.10:8443", insecure=True))
     screen = ReviewScreen(plan(), DEVICE, connection_problems=insecure, header=HEADER, warning=WARNING)
@@ -166,7 +173,7 @@ def _confirm() -> ConfirmScreen:
         check,
         seal=lambda path, secret: path,
         envelope_path=Path("/media/bob-usb/Bob-FAKE0SET.envelope"),
-        header=HEADER, warning=WARNING,
+        header=HEADER, warning=WARNING, media=[Path("/media/bob-usb")],
     )
 
 
@@ -265,6 +272,7 @@ def test_abort_confirmation(snap_compare: Snap) -> None:
     async def press_escape(pilot: Pilot[Any]) -> None:
         await pilot.press("escape")
         await pilot.pause()
+        await pilot.press(*"abor")  # what is typed shows in the field
 
     screen = HandoffScreen("Bob", 2, 3, header=HEADER, warning=WARNING)
     assert snap_compare(One(screen), terminal_size=SIZE, run_before=press_escape)

@@ -200,7 +200,8 @@ def _over_dashboard(screen: Any) -> Any:
 def test_typed_confirm(snap_compare: Any, tmp_path: Path) -> None:
     confirm = TypedConfirm("Lock the device?", "Keys become unusable until a quorum unlocks it.", "lock")
     app = _app(tmp_path, PINNED, DeviceState.OPERATIONAL)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_over_dashboard(confirm))
+    # A typo, as a person would see it before pressing Enter.
+    assert snap_compare(app, press=list("lokc"), terminal_size=(80, 24), run_before=_over_dashboard(confirm))
 
 
 def test_error_dialog(snap_compare: Any, tmp_path: Path) -> None:

@@ -149,6 +149,12 @@ async def plan_roster(
 
 
 async def start_from_review(pilot: Pilot[Any], rec: Recorder) -> None:
+    review = pilot.app.screen
+    if isinstance(review, ReviewScreen) and review.risks:
+        await pilot.press("enter")  # K = N: Enter waits until the risk is accepted
+        await pilot.pause()
+        assert pilot.app.screen is review
+        await pilot.press("a")
     await pilot.press("enter")
     await wait_screen(pilot, TypedConfirm)
     await type_text(pilot, "provision")
@@ -352,6 +358,8 @@ async def lock_and_unlock_with_every_pair(ctx: DeviceContext, rec: Recorder, tmp
             await enter_shares(pilot, [admin[name] for name in pair])
             await wait_screen(pilot, DashboardScreen)
             await wait_for(pilot, lambda: ctx_session_open(app))
+            # The dashboard re-reads the status with the session before it offers Lock.
+            await wait_for(pilot, lambda: lock_offered(app))
             await pilot.press("l")
             await wait_screen(pilot, TypedConfirm)
             await type_text(pilot, "lock")
@@ -363,6 +371,13 @@ async def lock_and_unlock_with_every_pair(ctx: DeviceContext, rec: Recorder, tmp
             await enter_shares(pilot, [unlock[name] for name in reversed(pair)])
             await wait_for(pilot, lambda: dashboard_state() is DeviceState.OPERATIONAL)
             assert ctx.client.state() is DeviceState.OPERATIONAL, pair
+
+
+def lock_offered(app: HsmConsoleApp) -> bool:
+    screen = app.screen
+    return isinstance(screen, DashboardScreen) and any(
+        a.id == "lock" and a.enabled for a in screen.actions
+    )
 
 
 def ctx_session_open(app: HsmConsoleApp) -> bool:

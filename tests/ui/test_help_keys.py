@@ -43,7 +43,7 @@ async def test_help_names_its_screen_and_lists_only_working_keys(
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         assert "hsmconsole" not in _title(app)
-        assert _title(app) == "Keys: Passphrase prompt"
+        assert _title(app) == "Keys: Administrator passphrase"  # a dialog is named by its title line
         shown = [key for key, _ in app.screen.rows]
         assert "F1" in shown and "?" not in shown
         assert "Esc" in shown
