@@ -1,0 +1,100 @@
+"""Read what a device holds (the planner's Snapshot), acting as root and as each namespace's administrator."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from hsmconsole.admin.config import AdminConfig
+from hsmconsole.admin.passphrases import Passphrases
+from hsmconsole.admin.plan import Plan, Snapshot, make_plan
+from hsmconsole.device import keys as device_keys
+from hsmconsole.device import namespaces as device_namespaces
+from hsmconsole.device import users as device_users
+from hsmconsole.device.client import Caller, Credentials, DeviceClient
+from hsmconsole.errors import StateError
+from hsmconsole.inventory import KeyInfo, split_user_id
+
+
+class Actors:
+    """Credentials for each actor of a plan: "" is the person running it (a root Administrator,
+    or a namespace's administrator); a namespace name is that namespace's administrator from the
+    configuration, whose passphrase is read from its source when first needed."""
+
+    def __init__(self, root: Credentials, config: AdminConfig | None, passphrases: Passphrases) -> None:
+        self.root = root
+        self.config = config
+        self.passphrases = passphrases
+        self._cache: dict[str, Credentials] = {}
+
+    @property
+    def own_namespace(self) -> str:
+        return split_user_id(self.root.user_id)[0]
+
+    def creds(self, actor: str) -> Credentials:
+        if actor == "" or actor == self.own_namespace:
+            return self.root
+        if actor in self._cache:
+            return self._cache[actor]
+        spec = self.config.namespace_admin(actor) if self.config is not None else None
+        if spec is None:
+            raise StateError(
+                f"no administrator of namespace {actor} is known",
+                f"Declare one ({actor}~NAME, role Administrator) with its passphrase source.",
+            )
+        creds = Credentials(spec.user_id, self.passphrases.for_use(spec))
+        self._cache[actor] = creds
+        return creds
+
+    def forget(self) -> None:
+        """Wipe the namespace administrators' passphrases read for this run (not the root's)."""
+        for creds in self._cache.values():
+            creds.passphrase.wipe()
+        self._cache.clear()
+
+
+@dataclass(frozen=True)
+class NamespaceKeys:
+    namespace: str
+    keys: tuple[KeyInfo, ...]
+
+
+def _keys_of(batch: Caller, creds: Credentials) -> list[KeyInfo]:
+    return device_keys.get_keys(batch, creds, device_keys.list_key_ids(batch, creds))
+
+
+def read_snapshot(client: DeviceClient, actors: Actors, config: AdminConfig | None) -> Snapshot:
+    """Users (with tags), namespaces, root keys, and the keys of every namespace the configuration
+    declares that exists (read as its administrator: root cannot see them, reference §4.1). A
+    namespace's own administrator running this sees only its namespace."""
+    root = actors.root
+    own = actors.own_namespace
+    keys: dict[tuple[str, str], KeyInfo] = {}
+    with client.batch(root) as batch:
+        ids = device_users.list_user_ids(batch, root)
+        users = {u.user_id: u for u in device_users.get_users(batch, root, ids)}
+        namespaces = (
+            frozenset(device_namespaces.list_namespaces(batch, root)) if not own else frozenset({own})
+        )
+        keys.update({(own, k.key_id): k for k in _keys_of(batch, root)})
+    wanted = [n.namespace for n in config.namespaces] if config is not None else []
+    for ns in wanted:
+        if ns == own or ns not in namespaces:
+            continue
+        creds = actors.creds(ns)
+        with client.batch(creds) as batch:
+            keys.update({(ns, k.key_id): k for k in _keys_of(batch, creds)})
+    certificates: dict[tuple[str, str], str | None] = {}
+    for spec in config.keys if config is not None else ():
+        if spec.certificate is None or spec.ref not in keys:
+            continue
+        data = device_keys.get_certificate(client, actors.creds(spec.namespace), spec.key_id)
+        certificates[spec.ref] = hashlib.sha256(data).hexdigest() if data is not None else None
+    return Snapshot(namespaces, users, keys, certificates)
+
+
+def compute_plan(client: DeviceClient, config: AdminConfig, actors: Actors, *, prune: bool = False) -> Plan:
+    """Read the device and plan the difference (nothing is changed)."""
+    return make_plan(
+        config, read_snapshot(client, actors, config), prune=prune, acting_user=actors.root.user_id
+    )

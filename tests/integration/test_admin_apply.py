@@ -1,0 +1,158 @@
+"""plan/apply against the emulator over HTTPS: idempotence, interruption, conflicts, prune, journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hsmconsole.admin.apply import apply_plan
+from hsmconsole.admin.config import AdminConfig, parse_config
+from hsmconsole.admin.passphrases import Passphrases
+from hsmconsole.admin.plan import Change, Op
+from hsmconsole.admin.state import Actors, compute_plan, read_snapshot
+from hsmconsole.device import keys as device_keys
+from hsmconsole.device.client import Credentials, DeviceClient
+from hsmconsole.device.profiles import Profile
+from hsmconsole.emulator.server import EmbeddedEmulator
+from hsmconsole.journal.chain import Journal, verify_journal
+from hsmconsole.secrets import Secret
+from tests.admin_configs import config_docs, to_toml
+from tests.unit.test_admin_config import GOOD
+
+from .conftest import ADMIN_PASSPHRASE, ADMIN_USER
+
+
+class Stop(Exception):
+    """Stands in for anything that ends an apply between two requests."""
+
+
+def root() -> Credentials:
+    return Credentials(ADMIN_USER, Secret(ADMIN_PASSPHRASE))
+
+
+@pytest.fixture
+def client(provisioned: EmbeddedEmulator) -> Iterator[DeviceClient]:
+    yield DeviceClient(Profile("emu", provisioned.host_port, fingerprint=provisioned.fingerprint))
+
+
+def plan_of(client: DeviceClient, config: AdminConfig, *, prune: bool = False):  # type: ignore[no-untyped-def]
+    return compute_plan(client, config, Actors(root(), config, Passphrases("emu")), prune=prune)
+
+
+def run(client: DeviceClient, config: AdminConfig, journal: Journal | None = None, **kw):  # type: ignore[no-untyped-def]
+    plan = plan_of(client, config, prune=kw.pop("prune", False))
+    assert not plan.conflicts
+    return apply_plan(
+        client, plan, Actors(root(), config, Passphrases("emu")), Passphrases("emu"), journal=journal, **kw
+    )
+
+
+def no_keyring_example(tmp_path: Path) -> AdminConfig:
+    text = GOOD.replace(
+        "{ generate = true, keyring = true }", '{ generate = true, file = "secrets/signer.pass" }'
+    )
+    return parse_config(text, tmp_path / "admin.toml")
+
+
+def test_apply_makes_the_device_match_and_a_second_plan_is_empty(
+    client: DeviceClient, tmp_path: Path
+) -> None:
+    config = no_keyring_example(tmp_path)
+    journal = Journal(tmp_path / "journal.jsonl")
+    report = run(client, config, journal)
+    assert report.ok and len(report.applied) == 6
+    assert plan_of(client, config).empty
+    pass_file = tmp_path / "secrets" / "repo-admin.pass"
+    assert pass_file.stat().st_mode & 0o777 == 0o600
+    # The namespace administrator can use its generated passphrase and sees its key with its tag.
+    ns_admin = Credentials("repo~admin", Secret(pass_file.read_bytes()))
+    (key,) = device_keys.get_keys(client, ns_admin, ["repo-rsa"])
+    assert key.tags == ("repo",) and key.bits == 3072 and key.label == "Repository signing"
+    entries = journal.entries()
+    assert [e.event.action for e in entries][:3] == [
+        "admin.user.create",
+        "admin.user.create",
+        "admin.namespace.create",
+    ]
+    assert verify_journal(journal.path).ok
+    text = journal.path.read_text()
+    assert pass_file.read_text().strip() not in text
+
+
+def test_tags_are_changed_by_difference_and_conflicts_block(client: DeviceClient, tmp_path: Path) -> None:
+    config = no_keyring_example(tmp_path)
+    assert run(client, config).ok
+    changed = parse_config(
+        (tmp_path / "x").name
+        and GOOD.replace('tags = ["repo"]\nlabel', 'tags = ["release"]\nlabel').replace(
+            "{ generate = true, keyring = true }", '{ generate = true, file = "secrets/signer.pass" }'
+        ),
+        tmp_path / "admin.toml",
+    )
+    plan = plan_of(client, changed)
+    assert [(c.op, c.value) for c in plan.changes] == [
+        (Op.KEY_TAG_ADD, "release"),
+        (Op.KEY_TAG_REMOVE, "repo"),
+    ]
+    conflict = parse_config(
+        GOOD.replace(
+            'type = "RSA"\nlength = 3072\nmechanisms = ["RSA_Signature_PKCS1"]',
+            'type = "Curve25519"\nmechanisms = ["EdDSA_Signature"]',
+        ).replace("{ generate = true, keyring = true }", '{ generate = true, file = "secrets/signer.pass" }'),
+        tmp_path / "admin.toml",
+    )
+    plan = plan_of(client, conflict)
+    assert [c.target for c in plan.conflicts] == ["key repo/repo-rsa"]
+
+
+def test_prune_deletes_only_what_the_file_leaves_out(client: DeviceClient, tmp_path: Path) -> None:
+    config = no_keyring_example(tmp_path)
+    assert run(client, config).ok
+    device_keys.generate_key(
+        client,
+        root(),
+        device_keys.KeyType.CURVE25519,
+        [device_keys.KeyMechanism.EDDSA_SIGNATURE],
+        key_id="stray",
+    )
+    plan = plan_of(client, config)
+    assert plan.changes == () and plan.unmanaged == ("delete key stray",)
+    report = run(client, config, prune=True)
+    assert [c.op for c in report.applied] == [Op.KEY_DELETE] and plan_of(client, config, prune=True).empty
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(doc=config_docs(max_keys=2), data=st.data())
+def test_interrupted_apply_converges_when_run_again(
+    tmp_path_factory: pytest.TempPathFactory, doc: dict, data: st.DataObject
+) -> None:
+    folder = tmp_path_factory.mktemp("cfg")
+    config = parse_config(to_toml(doc), folder / "admin.toml")
+    with EmbeddedEmulator() as emu:
+        from datetime import UTC, datetime
+
+        client = DeviceClient(Profile("emu", emu.host_port, fingerprint=emu.fingerprint))
+        client.provision(Secret("unlockunlock"), Secret(ADMIN_PASSPHRASE), datetime(2025, 1, 1, tzinfo=UTC))
+        first = plan_of(client, config)
+        cut = data.draw(st.integers(0, len(first.changes)))
+
+        def stop_at(index: int, total: int, change: Change) -> None:
+            if index == cut:
+                raise Stop
+
+        try:
+            report = run(client, config, progress=stop_at)
+        except Stop:
+            pass
+        else:
+            assert report.ok and cut == len(first.changes)
+        second = run(client, config)
+        assert second.ok
+        assert plan_of(client, config).empty
+        snapshot = read_snapshot(client, Actors(root(), config, Passphrases("emu")), config)
+        assert {k for k in snapshot.keys} == {k.ref for k in config.keys}
