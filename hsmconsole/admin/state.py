@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from hsmconsole.admin.config import AdminConfig
 from hsmconsole.admin.passphrases import Passphrases
@@ -13,7 +14,7 @@ from hsmconsole.device import namespaces as device_namespaces
 from hsmconsole.device import users as device_users
 from hsmconsole.device.client import Caller, Credentials, DeviceClient
 from hsmconsole.errors import StateError
-from hsmconsole.inventory import KeyInfo, split_user_id
+from hsmconsole.inventory import KeyInfo, KeyType, split_user_id
 
 
 class Actors:
@@ -98,3 +99,49 @@ def compute_plan(client: DeviceClient, config: AdminConfig, actors: Actors, *, p
     return make_plan(
         config, read_snapshot(client, actors, config), prune=prune, acting_user=actors.root.user_id
     )
+
+
+def _key_json(ns: str, key: KeyInfo, pem: str) -> dict[str, object]:
+    return {
+        "namespace": ns, "id": key.key_id, "type": key.type.value,
+        "mechanisms": [m.value for m in key.mechanisms], "bits": key.bits, "tags": list(key.tags),
+        "label": key.label, "operations": key.operations, "public_key_pem": pem or None,
+    }  # fmt: skip
+
+
+def read_inventory(client: DeviceClient, actors: Actors, config: AdminConfig | None) -> dict[str, Any]:
+    """What the device holds, for automation: users, namespaces, and keys with their public keys
+    (namespaced keys for the namespaces whose administrator `config` gives a passphrase for)."""
+    snap = read_snapshot(client, actors, config)
+    readable = {ns for ns, _ in snap.keys} | {actors.own_namespace}
+    if config is not None:
+        readable |= {n.namespace for n in config.namespaces if n.namespace in snap.namespaces}
+    keys_out: list[dict[str, object]] = []
+    by_ns: dict[str, list[KeyInfo]] = {}
+    for (ns, _), key in sorted(snap.keys.items()):
+        by_ns.setdefault(ns, []).append(key)
+    for ns, infos in by_ns.items():
+        creds = actors.creds(ns)
+        with client.batch(creds) as batch:
+            for key in infos:
+                pem = (
+                    ""
+                    if key.type is KeyType.GENERIC
+                    else device_keys.public_key_pem(batch, creds, key.key_id)
+                )
+                keys_out.append(_key_json(ns, key, pem))
+    return {
+        "namespaces": sorted(snap.namespaces),
+        "users": [
+            {
+                "id": u.user_id,
+                "name": u.real_name,
+                "role": u.role.value,
+                "namespace": u.namespace or None,
+                "tags": list(u.tags),
+            }
+            for u in sorted(snap.users.values(), key=lambda u: u.user_id)
+        ],
+        "keys": keys_out,
+        "unread_namespaces": sorted(snap.namespaces - readable),
+    }

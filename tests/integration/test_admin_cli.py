@@ -1,0 +1,131 @@
+"""`hsmconsole plan|apply|inventory|profile` in-process against the emulator: output and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hsmconsole.cli import main
+from hsmconsole.emulator.server import EmbeddedEmulator
+from tests.unit.test_admin_config import GOOD
+
+from .conftest import ADMIN_PASSPHRASE
+
+EXAMPLE = GOOD.replace(
+    "{ generate = true, keyring = true }", '{ generate = true, file = "secrets/signer.pass" }'
+)
+
+
+@pytest.fixture
+def setup(provisioned: EmbeddedEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert (
+        main(
+            [
+                "profile",
+                "add",
+                "emu",
+                "--url",
+                f"https://{provisioned.host_port}",
+                "--fingerprint",
+                provisioned.fingerprint,
+            ]
+        )
+        == 0
+    )
+    (tmp_path / "admin.pass").write_text(ADMIN_PASSPHRASE + "\n")
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "admin.toml").write_text(EXAMPLE)
+    return tmp_path
+
+
+def dev(tmp: Path) -> list[str]:
+    return ["--profile", "emu", "--passphrase-file", str(tmp / "admin.pass")]
+
+
+def test_plan_check_apply_then_in_sync(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = str(setup / "conf" / "admin.toml")
+    assert main(["plan", conf, *dev(setup), "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "+ create namespace repo" in out and "[line 16]" in out
+    assert main(["apply", conf, *dev(setup), "--yes", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["applied"]) == 6 and report["not_applied"] == [] and report["failed"] is None
+    assert main(["plan", conf, *dev(setup), "--check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["in_sync"] is True
+    assert main(["apply", conf, *dev(setup), "--yes"]) == 0
+    assert "nothing to change" in capsys.readouterr().err
+    journal = (setup / "data" / "hsmconsole" / "journal.jsonl").read_text()
+    assert "admin.key.generate" in journal and ADMIN_PASSPHRASE not in journal
+
+
+def test_inventory_json_lists_users_namespaces_and_keys_with_public_data(
+    setup: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = str(setup / "conf" / "admin.toml")
+    assert main(["apply", conf, *dev(setup), "--yes"]) == 0
+    capsys.readouterr()
+    assert main(["inventory", *dev(setup), "--json"]) == 0
+    inv = json.loads(capsys.readouterr().out)
+    assert inv["namespaces"] == ["repo"] and inv["keys"] == [] and inv["unread_namespaces"] == ["repo"]
+    assert {u["id"] for u in inv["users"]} == {"admin", "repo~admin", "repo~signer"}
+    assert main(["inventory", *dev(setup), "--json", "--config", conf]) == 0
+    (key,) = json.loads(capsys.readouterr().out)["keys"]
+    assert key["namespace"] == "repo" and key["bits"] == 3072 and key["tags"] == ["repo"]
+    assert key["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_bad_input_exits_2_with_the_line_and_sends_nothing(
+    setup: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = setup / "conf" / "bad.toml"
+    bad.write_text(EXAMPLE.replace("length = 3072", "length = 100"))
+    assert main(["apply", str(bad), *dev(setup), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:20:" in err and "cannot be 100 bits" in err
+    # Nothing was sent: the device was not even asked to sign in (no journal was written).
+    assert not (setup / "data" / "hsmconsole" / "journal.jsonl").exists()
+    assert main(["plan", str(setup / "conf" / "missing.toml"), *dev(setup)]) == 2
+    assert main(["plan", str(bad), "--profile", "nope", "--passphrase-file", "x"]) == 2
+
+
+def test_wrong_passphrase_and_conflicts_exit_1(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = setup / "conf" / "admin.toml"
+    assert main(["apply", str(conf), *dev(setup), "--yes"]) == 0
+    conf.write_text(
+        EXAMPLE.replace(
+            'type = "RSA"\nlength = 3072\nmechanisms = ["RSA_Signature_PKCS1"]',
+            'type = "Curve25519"\nmechanisms = ["EdDSA_Signature"]',
+        )
+    )
+    capsys.readouterr()
+    assert main(["apply", str(conf), *dev(setup), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "CONFLICT key repo/repo-rsa [line 16]" in err and "nothing was changed" in err
+    # Last: a failed sign-in makes the device refuse this user for a second (rate limit).
+    (setup / "wrong.pass").write_text("not-the-passphrase")
+    assert main(["plan", str(conf), "--profile", "emu", "--passphrase-file", str(setup / "wrong.pass")]) == 1
+    assert "wrong user name or passphrase" in capsys.readouterr().err
+
+
+def test_apply_without_yes_in_a_pipe_refuses(setup: Path) -> None:
+    assert main(["apply", str(setup / "conf" / "admin.toml"), *dev(setup)]) == 2
+
+
+def test_profile_list_and_remove(
+    setup: Path, capsys: pytest.CaptureFixture[str], provisioned: EmbeddedEmulator
+) -> None:
+    capsys.readouterr()
+    assert main(["profile", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"] == "emu" and row["fingerprint"] == provisioned.fingerprint
+    assert main(["profile", "add", "emu", "--url", provisioned.host_port, "--fetch-fingerprint"]) == 2
+    assert main(["profile", "add", "emu2", "--url", provisioned.host_port, "--fetch-fingerprint"]) == 0
+    assert provisioned.fingerprint in capsys.readouterr().err
+    assert main(["profile", "add", "x", "--url", "http://h", "--fingerprint", provisioned.fingerprint]) == 2
+    assert main(["profile", "add", "x", "--url", "h", "--fingerprint", "abc"]) == 2
+    assert main(["profile", "remove", "emu2"]) == 0
+    assert main(["profile", "remove", "emu2"]) == 2
