@@ -248,6 +248,7 @@ class CsrSubject:
 class KeyTestKind(enum.Enum):
     SIGN = "sign"  # signed on the device, verified here with `cryptography`
     AES_ROUND_TRIP = "aes"  # encrypted and decrypted on the device, compared here
+    DECRYPT = "decrypt"  # encrypted here with the public key, decrypted on the device
 
 
 @dataclass(frozen=True)
