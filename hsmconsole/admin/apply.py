@@ -115,6 +115,7 @@ def apply_plan(
     i = 0
     current: Change | None = None
     try:
+        passphrases.prepare([c.user for c in changes if c.op is Op.USER_CREATE and c.user is not None])
         while i < total:
             actor = changes[i].actor
             creds = actors.creds(actor)
