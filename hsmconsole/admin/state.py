@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from hsmconsole.admin.config import AdminConfig
 from hsmconsole.admin.passphrases import Passphrases
@@ -15,6 +17,8 @@ from hsmconsole.device import users as device_users
 from hsmconsole.device.client import Caller, Credentials, DeviceClient
 from hsmconsole.errors import StateError
 from hsmconsole.inventory import KeyInfo, KeyType, split_user_id
+
+T = TypeVar("T")
 
 
 class Actors:
@@ -60,8 +64,36 @@ class NamespaceKeys:
     keys: tuple[KeyInfo, ...]
 
 
-def _keys_of(batch: Caller, creds: Credentials) -> list[KeyInfo]:
-    return device_keys.get_keys(batch, creds, device_keys.list_key_ids(batch, creds))
+# Reading many keys or users: a few sessions side by side, each on its own kept-alive connection,
+# so that the device works on one request while the answer to another is decoded here.
+READERS = 3
+_CHUNK_MIN = 64
+
+
+def read_many(
+    client: DeviceClient,
+    creds: Credentials,
+    ids: list[str],
+    read: Callable[[Caller, Credentials, list[str]], list[T]],
+) -> list[T]:
+    """`read` over `ids` in up to READERS sessions at once (one when there are few), in order."""
+    if len(ids) < 2 * _CHUNK_MIN:
+        with client.batch(creds) as batch:
+            return read(batch, creds, ids)
+    size = -(-len(ids) // READERS)
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+
+    def one(chunk: list[str]) -> list[T]:
+        with client.batch(creds) as batch:
+            return read(batch, creds, chunk)
+
+    with ThreadPoolExecutor(max_workers=len(chunks), thread_name_prefix="admin-read") as pool:
+        return [item for part in pool.map(one, chunks) for item in part]
+
+
+def _keys_of(client: DeviceClient, creds: Credentials) -> list[KeyInfo]:
+    ids = device_keys.list_key_ids(client, creds)
+    return read_many(client, creds, ids, device_keys.get_keys)
 
 
 def read_snapshot(client: DeviceClient, actors: Actors, config: AdminConfig | None) -> Snapshot:
@@ -73,18 +105,17 @@ def read_snapshot(client: DeviceClient, actors: Actors, config: AdminConfig | No
     keys: dict[tuple[str, str], KeyInfo] = {}
     with client.batch(root) as batch:
         ids = device_users.list_user_ids(batch, root)
-        users = {u.user_id: u for u in device_users.get_users(batch, root, ids)}
         namespaces = (
             frozenset(device_namespaces.list_namespaces(batch, root)) if not own else frozenset({own})
         )
-        keys.update({(own, k.key_id): k for k in _keys_of(batch, root)})
+    users = {u.user_id: u for u in read_many(client, root, ids, device_users.get_users)}
+    keys.update({(own, k.key_id): k for k in _keys_of(client, root)})
     wanted = [n.namespace for n in config.namespaces] if config is not None else []
     for ns in wanted:
         if ns == own or ns not in namespaces:
             continue
         creds = actors.creds(ns)
-        with client.batch(creds) as batch:
-            keys.update({(ns, k.key_id): k for k in _keys_of(batch, creds)})
+        keys.update({(ns, k.key_id): k for k in _keys_of(client, creds)})
     certificates: dict[tuple[str, str], str | None] = {}
     for spec in config.keys if config is not None else ():
         if spec.certificate is None or spec.ref not in keys:

@@ -156,3 +156,21 @@ def test_interrupted_apply_converges_when_run_again(
         assert plan_of(client, config).empty
         snapshot = read_snapshot(client, Actors(root(), config, Passphrases("emu")), config)
         assert {k for k in snapshot.keys} == {k.ref for k in config.keys}
+
+
+def test_many_keys_are_read_by_several_sessions_completely_and_in_order(client: DeviceClient) -> None:
+    from hsmconsole.admin.state import read_many
+
+    creds = root()
+    with client.batch(creds) as batch:
+        for i in range(140):
+            device_keys.generate_key(
+                batch,
+                creds,
+                device_keys.KeyType.CURVE25519,
+                [device_keys.KeyMechanism.EDDSA_SIGNATURE],
+                key_id=f"k{i:03d}",
+            )
+    ids = device_keys.list_key_ids(client, creds)
+    found = read_many(client, creds, ids, device_keys.get_keys)
+    assert [k.key_id for k in found] == ids and len(ids) == 140
