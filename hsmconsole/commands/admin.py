@@ -14,6 +14,7 @@ from hsmconsole.errors import InputError, StateError
 if TYPE_CHECKING:
     from hsmconsole.admin.apply import ApplyReport
     from hsmconsole.admin.plan import Change, Plan
+    from hsmconsole.device.profiles import Profile
 
 
 def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,7 +151,7 @@ def _apply(args: argparse.Namespace) -> int:
     from hsmconsole.admin.apply import apply_plan
     from hsmconsole.admin.state import compute_plan
 
-    config, _profile, client, journal, actors, passphrases = _setup(args, args.file)
+    config, profile, client, journal, actors, passphrases = _setup(args, args.file)
     try:
         plan = compute_plan(client, config, actors, prune=args.prune)
         if not args.json:
@@ -174,6 +175,7 @@ def _apply(args: argparse.Namespace) -> int:
         bar = _Bar(sys.stderr.isatty() and not args.json)
         report = apply_plan(client, plan, actors, passphrases, journal=journal, progress=bar)
         bar.done()
+        _remember_keyring_users(profile, report)
     finally:
         actors.root.passphrase.wipe()
     if args.json:
@@ -183,6 +185,20 @@ def _apply(args: argparse.Namespace) -> int:
     if report.interrupted:
         return 130
     return 0 if report.ok else 1
+
+
+def _remember_keyring_users(profile: Profile, report: ApplyReport) -> None:
+    """Users whose passphrase went to the keyring are remembered by the profile (names only), so
+    that removing the profile forgets their passphrases, as the console does."""
+    from hsmconsole.admin.config import PassphraseStore
+    from hsmconsole.admin.plan import Op
+    from hsmconsole.device.profiles import ProfileStore
+
+    store = ProfileStore()
+    for change in report.applied:
+        user = change.user if change.op is Op.USER_CREATE else None
+        if user is not None and user.passphrase.store is PassphraseStore.KEYRING:
+            profile = store.remember_user(profile, user.user_id)
 
 
 def _print_report(report: ApplyReport) -> None:

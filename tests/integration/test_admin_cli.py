@@ -129,3 +129,22 @@ def test_profile_list_and_remove(
     assert main(["profile", "add", "x", "--url", "h", "--fingerprint", "abc"]) == 2
     assert main(["profile", "remove", "emu2"]) == 0
     assert main(["profile", "remove", "emu2"]) == 2
+
+
+def test_keyring_passphrases_are_generated_remembered_and_forgotten_with_the_profile(
+    setup: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.keyrings import MemoryKeyring, installed
+
+    conf = setup / "conf" / "keyring.toml"
+    conf.write_text(GOOD)  # repo~signer: { generate = true, keyring = true }
+    with installed(MemoryKeyring()) as ring:
+        assert main(["apply", str(conf), *dev(setup), "--yes"]) == 0
+        kept = ring.items[("hsmconsole", "emu/repo~signer")]  # type: ignore[attr-defined]
+        assert len(kept) == 52
+        assert main(["plan", str(conf), *dev(setup), "--check"]) == 0
+        capsys.readouterr()
+        assert main(["profile", "list", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)[0]["users"] == ["repo~signer"]
+        assert main(["profile", "remove", "emu"]) == 0
+        assert ("hsmconsole", "emu/repo~signer") not in ring.items  # type: ignore[attr-defined]
