@@ -201,6 +201,7 @@ class NamespaceInfo:
     namespace: str
     users: tuple[str, ...] = ()
     keys: int | None = None  # root administrators cannot see namespaced keys (reference §4.1)
+    exists: bool = True  # False: only users named ns~x exist (created first, or the namespace deleted)
 
 
 @dataclass(frozen=True)

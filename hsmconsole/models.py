@@ -121,5 +121,17 @@ def actions_for(
         Action(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
+        *_administration(oper),
         Action("refresh", "Refresh status", True),
+    )
+
+
+def _administration(oper: bool) -> tuple[Action, ...]:
+    """Users, Namespaces and Keys (issue 10): each asks who acts (quorum session or an
+    Administrator user) when it opens, so only the device state dims them."""
+    why = "" if oper else "only on an Operational device"
+    return (
+        Action("users", "Users", oper, why),
+        Action("namespaces", "Namespaces", oper, why),
+        Action("keys", "Keys", oper, why),
     )

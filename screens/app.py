@@ -14,6 +14,7 @@ from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.trust import probe_fingerprint
 from hsmconsole.journal.chain import Journal
+from screens.admin.flows import admin_flows
 from screens.admin_session import AdminSessionScreen
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
@@ -37,6 +38,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "provision": CeremonyScreen,
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
+        **admin_flows(),
     }
 
 

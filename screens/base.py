@@ -12,6 +12,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT, AdminSession
+from hsmconsole.admin.actor import Actor
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import Profile
@@ -28,9 +29,13 @@ class Sessions:
 
     admin: AdminSession | None = None
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    # An Administrator user (root or ns~user) signed in for the administration screens.
+    administrator: Actor | None = None
 
     def expire_idle(self) -> bool:
         """Drop a session that has gone idle; True if one was just closed."""
+        if self.administrator is not None and not self.administrator.open:
+            self.administrator = None
         if self.admin is not None and not self.admin.open:
             self.admin = None
             return True
@@ -40,6 +45,9 @@ class Sessions:
         if self.admin is not None:
             self.admin.wipe()
         self.admin = None
+        if self.administrator is not None:
+            self.administrator.session.wipe()
+        self.administrator = None
 
 
 @dataclass

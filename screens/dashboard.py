@@ -83,6 +83,9 @@ class DashboardScreen(CoreScreen[str]):
         Binding("p", "flow('provision')", "Provision", show=False, id="dashboard.provision"),
         Binding("x", "close_session", "Close admin session", show=False, id="dashboard.close"),
         Binding("s", "flow('signin')", "Sign in as a day-to-day user", show=False, id="dashboard.signin"),
+        Binding("U", "flow('users')", "Users", show=False, id="dashboard.users"),
+        Binding("n", "flow('namespaces')", "Namespaces", show=False, id="dashboard.namespaces"),
+        Binding("k", "flow('keys')", "Keys", show=False, id="dashboard.keys"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
 

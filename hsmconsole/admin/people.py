@@ -194,7 +194,7 @@ def namespace_overview(client: DeviceClient, actor: Actor) -> list[NamespaceInfo
             by_ns.setdefault(ns, []).append(uid)
     infos = [NamespaceInfo(n, tuple(by_ns.pop(n, ()))) for n in names]
     # Users created for a namespace that does not exist (yet): shown so they can be finished.
-    infos += [NamespaceInfo(n, tuple(u), keys=None) for n, u in sorted(by_ns.items())]
+    infos += [NamespaceInfo(n, tuple(u), exists=False) for n, u in sorted(by_ns.items())]
     return infos
 
 
@@ -247,6 +247,14 @@ def create_namespace(
         secret.wipe()
         raise
     return user_id, secret
+
+
+def delete_namespace(client: DeviceClient, actor: Actor, journal: Journal | None, namespace: str) -> None:
+    """Delete a namespace and every key in it (its users stay, powerless)."""
+    if actor.namespace:
+        raise AuthError("Only a root Administrator deletes namespaces.", "")
+    journaled(client, actor, journal, "admin.namespace.delete", namespace,
+              lambda: dev_ns.delete_namespace(client, actor.credentials(), namespace))
 
 
 def deletion_consequence(info: NamespaceInfo) -> str:
