@@ -90,7 +90,10 @@ class PlanScreen(CoreScreen[bool]):
         yield Static("File: none (o opens one)", id="plan-file", markup=False)
         with VerticalScroll(id="plan-scroll"):
             yield Static("", id="plan-body", markup=False)
-        yield ProgressBar(id="plan-progress", show_eta=False)
+        # Hidden until an apply starts: an idle bar would read as work under way.
+        bar = ProgressBar(id="plan-progress", show_eta=False)
+        bar.display = False
+        yield bar
         yield Static("", id="plan-status", markup=False, classes="hint")
         yield Footer()
 
@@ -158,6 +161,7 @@ class PlanScreen(CoreScreen[bool]):
 
     def _planned(self, plan: Plan) -> None:
         self.plan = plan
+        self.query_one("#plan-progress", ProgressBar).display = False
         self._show(plan_lines(plan))
         if plan.conflicts:
             self._status(
@@ -212,6 +216,7 @@ class PlanScreen(CoreScreen[bool]):
         client, journal, path = self.ctx.client, self.ctx.journal, self.path
         bar = self.query_one("#plan-progress", ProgressBar)
         bar.update(total=len(plan.changes), progress=0)
+        bar.display = True
 
         def progress(index: int, total: int, change: Change) -> None:
             # A worker never touches widgets: the update runs on the UI thread.
