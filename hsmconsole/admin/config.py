@@ -6,7 +6,7 @@ import enum
 import hashlib
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,15 @@ class AdminConfig:
         return next(
             (u for u in self.users if u.namespace == namespace and u.role is UserRole.ADMINISTRATOR),
             None,
+        )
+
+    def only_namespace(self, namespace: str) -> AdminConfig:
+        """The part of the file inside `namespace` (what its own administrator can see and change)."""
+        return replace(
+            self,
+            namespaces=tuple(n for n in self.namespaces if n.namespace == namespace),
+            users=tuple(u for u in self.users if u.namespace == namespace),
+            keys=tuple(k for k in self.keys if k.namespace == namespace),
         )
 
 

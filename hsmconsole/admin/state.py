@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from hsmconsole.admin.config import AdminConfig
@@ -126,10 +126,21 @@ def read_snapshot(client: DeviceClient, actors: Actors, config: AdminConfig | No
 
 
 def compute_plan(client: DeviceClient, config: AdminConfig, actors: Actors, *, prune: bool = False) -> Plan:
-    """Read the device and plan the difference (nothing is changed)."""
-    return make_plan(
+    """Read the device and plan the difference (nothing is changed). A namespace's administrator
+    running it plans only its namespace: the device shows it nothing else (reference §4.1)."""
+    own = actors.own_namespace
+    if own:
+        config = config.only_namespace(own)
+    plan = make_plan(
         config, read_snapshot(client, actors, config), prune=prune, acting_user=actors.root.user_id
     )
+    if own:
+        note = (
+            f"acting as {actors.root.user_id}: only namespace {own} was compared; run as a root "
+            "Administrator for the rest of the file"
+        )
+        plan = replace(plan, notes=(*plan.notes, note))
+    return plan
 
 
 def _key_json(ns: str, key: KeyInfo, pem: str) -> dict[str, object]:

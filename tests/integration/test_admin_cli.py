@@ -47,7 +47,8 @@ def dev(tmp: Path) -> list[str]:
 
 
 def test_plan_check_apply_then_in_sync(setup: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    conf = str(setup / "conf" / "admin.toml")
+    conf_dir = setup / "conf"
+    conf = str(conf_dir / "admin.toml")
     assert main(["plan", conf, *dev(setup), "--check"]) == 1
     out = capsys.readouterr().out
     assert "+ create namespace repo" in out and "[line 16]" in out
@@ -58,6 +59,17 @@ def test_plan_check_apply_then_in_sync(setup: Path, capsys: pytest.CaptureFixtur
     assert json.loads(capsys.readouterr().out)["in_sync"] is True
     assert main(["apply", conf, *dev(setup), "--yes"]) == 0
     assert "nothing to change" in capsys.readouterr().err
+    # The namespace's own administrator plans only its namespace, and finds it in sync.
+    ns_admin = [
+        "--profile",
+        "emu",
+        "--user",
+        "repo~admin",
+        "--passphrase-file",
+        str(conf_dir / "secrets/repo-admin.pass"),
+    ]
+    assert main(["plan", conf, *ns_admin, "--check", "--prune"]) == 0
+    assert "only namespace repo was compared" in capsys.readouterr().out
     journal = (setup / "data" / "hsmconsole" / "journal.jsonl").read_text()
     assert "admin.key.generate" in journal and ADMIN_PASSPHRASE not in journal
 
