@@ -174,3 +174,44 @@ def test_many_keys_are_read_by_several_sessions_completely_and_in_order(client: 
     ids = device_keys.list_key_ids(client, creds)
     found = read_many(client, creds, ids, device_keys.get_keys)
     assert [k.key_id for k in found] == ids and len(ids) == 140
+
+
+def _self_signed(common_name: str) -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_certificates_and_labels_converge(client: DeviceClient, tmp_path: Path) -> None:
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(_self_signed("first"))
+    text = (
+        '[[keys]]\nid = "web"\ntype = "EC_P256"\nmechanisms = ["ECDSA_Signature"]\n'
+        'label = "Web"\ncertificate = "cert.pem"\n'
+    )
+    config = parse_config(text, tmp_path / "admin.toml")
+    plan = plan_of(client, config)
+    assert [c.op for c in plan.changes] == [Op.KEY_GENERATE, Op.KEY_CERT_SET]
+    assert run(client, config).ok and plan_of(client, config).empty
+    assert device_keys.get_certificate(client, root(), "web") == cert.read_bytes()
+    cert.write_bytes(_self_signed("second"))
+    changed = parse_config(text.replace('label = "Web"\n', ""), tmp_path / "admin.toml")
+    plan = plan_of(client, changed)
+    assert [c.op for c in plan.changes] == [Op.KEY_LABEL, Op.KEY_CERT_DELETE, Op.KEY_CERT_SET]
+    assert run(client, changed).ok and plan_of(client, changed).empty
+    assert device_keys.get_certificate(client, root(), "web") == cert.read_bytes()
+    (key,) = device_keys.get_keys(client, root(), ["web"])
+    assert key.label == ""
