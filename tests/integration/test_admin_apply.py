@@ -215,3 +215,32 @@ def test_certificates_and_labels_converge(client: DeviceClient, tmp_path: Path) 
     assert device_keys.get_certificate(client, root(), "web") == cert.read_bytes()
     (key,) = device_keys.get_keys(client, root(), ["web"])
     assert key.label == ""
+
+
+def test_a_refused_request_stops_with_a_report_and_a_second_run_continues(
+    client: DeviceClient, tmp_path: Path
+) -> None:
+    from hsmconsole.device import users as device_users
+    from hsmconsole.models import UserRole
+
+    config = no_keyring_example(tmp_path)
+    actors = Actors(root(), config, Passphrases("emu"))
+    plan = compute_plan(client, config, actors)
+    # Someone else creates one of the users between plan and apply: the device refuses ours (409).
+    device_users.add_user(
+        client, root(), "repo~signer", "raced", UserRole.OPERATOR, Secret("raced-passphrase")
+    )
+    journal = Journal(tmp_path / "journal.jsonl")
+    report = apply_plan(
+        client, plan, Actors(root(), config, Passphrases("emu")), Passphrases("emu"), journal=journal
+    )
+    assert not report.ok and report.failed is not None and report.failed.target == "repo~signer"
+    assert report.error is not None and "already exists" in report.error.title
+    assert [c.target for c in report.applied] == ["repo~admin"] and len(report.not_applied) == 4
+    assert [(e.event.action, e.event.outcome.value) for e in journal.entries()][-1] == (
+        "admin.user.create",
+        "failed",
+    )
+    second = run(client, config)
+    assert second.ok and plan_of(client, config).notes  # the raced user's real name differs: noted
+    assert plan_of(client, config).changes == ()
