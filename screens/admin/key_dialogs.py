@@ -53,6 +53,19 @@ def _fill(widget: SelectionList[str], kind: KeyKind) -> None:
     widget.clear_options()
     picked = set(default_mechanisms(kind))
     widget.add_options([(m.value, m.value, m in picked) for m in kind.mechanisms])
+    show_first_selected(widget)
+
+
+def show_first_selected(widget: SelectionList[str]) -> None:
+    """Highlight (and so scroll to) the first chosen mechanism: RSA has 15, the list shows 4."""
+    chosen = set(widget.selected)
+    for index in range(widget.option_count):
+        if widget.get_option_at_index(index).value in chosen:
+            widget.highlighted = index
+            return
+
+
+KEYGEN_HELP = "Tab: next field. Space: toggle. Enter in Tags: generate. Esc: cancel."
 
 
 class GenerateKeyDialog(ModalScreen[KeyRequest | None]):
@@ -86,10 +99,11 @@ class GenerateKeyDialog(ModalScreen[KeyRequest | None]):
             yield boxed(Input(id="key-id", compact=True, placeholder="e.g. repo-signing"))
             yield Label("Tags (space-separated; operators need one of them to use the key)")
             yield boxed(Input(id="key-tags", compact=True))
-            yield Static("", id="keygen-status", markup=False)
+            yield Static(KEYGEN_HELP, id="keygen-status", markup=False, classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#key-type", Select).focus()
+        show_first_selected(self.query_one("#key-mechs", SelectionList))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != "key-type" or event.value is Select.BLANK:

@@ -254,9 +254,8 @@ class AdminListScreen(CoreScreen[bool], Generic[T]):
         if self.catalog is None:
             return
         total, shown = len(self.catalog), len(self.selection)
-        parts = [
-            f"{shown:,} of {total:,} {self.NOUN}" if self.filter != Filter() else f"{total:,} {self.NOUN}"
-        ]
+        noun = self.NOUN[:-1] if total == 1 else self.NOUN
+        parts = [f"{shown:,} of {total:,} {noun}" if self.filter != Filter() else f"{total:,} {noun}"]
         if shown > PAGE:
             first = PAGE * self.page + 1
             parts.append(f"rows {first:,}-{min(shown, first + PAGE - 1):,} ([ ] pages)")

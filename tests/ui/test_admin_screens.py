@@ -37,6 +37,8 @@ from screens.dialogs import PassphrasePrompt, TypedConfirm
 from tests.keyrings import MemoryKeyring, installed
 from tests.ui.conftest import ADMIN, UNLOCK, LockedDevice, settle
 
+pytestmark = pytest.mark.slow  # each drives the console against a freshly provisioned emulator
+
 ADMIN2 = ("admin2", "admin2-passphrase")
 OPERATOR = ("op1", "op1-passphrase")
 
