@@ -53,7 +53,9 @@ def test_plan_check_apply_then_in_sync(setup: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "+ create namespace repo" in out and "[line 16]" in out
     assert main(["apply", conf, *dev(setup), "--yes", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert "\r[" not in captured.err  # no progress bar in a pipe
     assert len(report["applied"]) == 6 and report["not_applied"] == [] and report["failed"] is None
     assert main(["plan", conf, *dev(setup), "--check", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["in_sync"] is True
@@ -160,3 +162,55 @@ def test_keyring_passphrases_are_generated_remembered_and_forgotten_with_the_pro
         assert json.loads(capsys.readouterr().out)[0]["users"] == ["repo~signer"]
         assert main(["profile", "remove", "emu"]) == 0
         assert ("hsmconsole", "emu/repo~signer") not in ring.items  # type: ignore[attr-defined]
+
+
+def test_admin_shares_open_the_session_checked_as_shares_combine(
+    setup: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hsmconsole.custody.shares import SecretKind, encode_share
+    from hsmconsole.custody.split import split_secret
+    from hsmconsole.secrets import Secret
+
+    shares = split_secret(Secret(ADMIN_PASSPHRASE), threshold=2, count=3, kind=SecretKind.ADMIN)
+    files = []
+    for share in shares:
+        path = setup / f"admin-{share.index}.share"
+        path.write_bytes(encode_share(share).reveal())
+        files.append(str(path))
+    conf = str(setup / "conf" / "admin.toml")
+    assert main(["plan", conf, "--profile", "emu", "--admin-shares", files[0]]) == 2
+    assert "needs 2" in capsys.readouterr().err
+    unlock = split_secret(Secret("unlockunlock"), threshold=2, count=2, kind=SecretKind.UNLOCK)
+    other = setup / "unlock.share"
+    other.write_bytes(encode_share(unlock[0]).reveal())
+    assert main(["plan", conf, "--profile", "emu", "--admin-shares", str(other), files[0]]) == 2
+    capsys.readouterr()
+    assert main(["apply", conf, "--profile", "emu", "--admin-shares", files[0], files[2], "--yes"]) == 0
+    journal = (setup / "data" / "hsmconsole" / "journal.jsonl").read_text()
+    assert shares[0].set.set_id in journal and '"action":"admin.session.open"' in journal
+
+
+def test_progress_bar_on_a_terminal_only(setup: Path) -> None:
+    """stderr a terminal: a progress line; a pipe: messages only (the other tests run in pipes)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    conf = str(setup / "conf" / "admin.toml")
+    main_fd, tty_fd = pty.openpty()
+    env = {**os.environ, "XDG_CONFIG_HOME": str(setup / "config"), "XDG_DATA_HOME": str(setup / "data")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "hsmconsole", "apply", conf, *dev(setup), "--yes"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=tty_fd, env=env, timeout=120,
+    )  # fmt: skip
+    os.close(tty_fd)
+    seen = b""
+    try:
+        while chunk := os.read(main_fd, 65536):
+            seen += chunk
+    except OSError:  # the terminal's other end is closed: everything was read
+        pass
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert b"\r[" in seen and b"] 5/6 " in seen and b"Applied 6 change(s)." in seen
