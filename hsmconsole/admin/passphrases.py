@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 from hsmconsole import fileio
-from hsmconsole.admin.config import PassphraseSource, PassphraseStore, UserSpec
+from hsmconsole.admin.model import PassphraseSource, PassphraseStore, UserSpec
 from hsmconsole.custody.passgen import fits_nethsm, generate_passphrase
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.errors import InputError, StateError

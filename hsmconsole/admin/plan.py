@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hsmconsole.admin.config import AdminConfig, KeySpec, UserSpec
+from hsmconsole.admin.model import AdminConfig, KeySpec, UserSpec
 from hsmconsole.inventory import ADMIN_USER, KeyInfo, KeyType, UserInfo
 
 

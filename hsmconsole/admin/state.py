@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from hsmconsole.admin.config import AdminConfig
+from hsmconsole.admin.model import AdminConfig
 from hsmconsole.admin.passphrases import Passphrases
 from hsmconsole.admin.plan import Plan, Snapshot, make_plan
 from hsmconsole.device import keys as device_keys

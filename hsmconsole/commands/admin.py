@@ -190,7 +190,7 @@ def _apply(args: argparse.Namespace) -> int:
 def _remember_keyring_users(profile: Profile, report: ApplyReport) -> None:
     """Users whose passphrase went to the keyring are remembered by the profile (names only), so
     that removing the profile forgets their passphrases, as the console does."""
-    from hsmconsole.admin.config import PassphraseStore
+    from hsmconsole.admin.model import PassphraseStore
     from hsmconsole.admin.plan import Op
     from hsmconsole.device.profiles import ProfileStore
 

@@ -136,7 +136,7 @@ class PlanScreen(CoreScreen[bool]):
             self.action_replan()
 
     def _actors(self, actor: Actor, config: object) -> tuple[Actors, Passphrases]:
-        from hsmconsole.admin.config import AdminConfig
+        from hsmconsole.admin.model import AdminConfig
 
         assert isinstance(config, AdminConfig)
         passphrases = Passphrases(self.ctx.profile.name, self.ctx.vault)

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hsmconsole.admin.apply import apply_plan
-from hsmconsole.admin.config import AdminConfig, parse_config
+from hsmconsole.admin.config import parse_config
+from hsmconsole.admin.model import AdminConfig
 from hsmconsole.admin.passphrases import Passphrases
 from hsmconsole.admin.plan import Change, Op
 from hsmconsole.admin.state import Actors, compute_plan, read_snapshot

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.admin.config import ConfigError, PassphraseStore, load_config, parse_config
+from hsmconsole.admin.config import load_config, parse_config
+from hsmconsole.admin.model import ConfigError, PassphraseStore
 from hsmconsole.inventory import KeyMechanism, KeyType
 from hsmconsole.models import UserRole
 from tests.admin_configs import config_docs, to_toml

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hsmconsole.admin.config import AdminConfig, parse_config
+from hsmconsole.admin.config import parse_config
+from hsmconsole.admin.model import AdminConfig
 from hsmconsole.admin.plan import Change, Op, Snapshot, make_plan
 from hsmconsole.inventory import KeyInfo, KeyMechanism, KeyType, UserInfo
 from hsmconsole.models import UserRole
