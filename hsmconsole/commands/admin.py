@@ -87,6 +87,7 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         plan = compute_plan(client, config, actors, prune=args.prune)
     finally:
+        actors.forget()  # namespace administrators' passphrases read for this run
         actors.root.passphrase.wipe()
     if args.json:
         json.dump(plan.as_json(), sys.stdout, indent=2)
@@ -177,6 +178,7 @@ def _apply(args: argparse.Namespace) -> int:
         bar.done()
         _remember_keyring_users(profile, report)
     finally:
+        actors.forget()  # namespace administrators' passphrases read for this run
         actors.root.passphrase.wipe()
     if args.json:
         json.dump(report_json(plan, report), sys.stdout, indent=2)
@@ -225,8 +227,8 @@ def _inventory(args: argparse.Namespace) -> int:
     try:
         inventory = read_inventory(client, actors, config)
     finally:
+        actors.forget()  # namespace administrators' passphrases read for this run
         actors.root.passphrase.wipe()
-        actors.forget()
     if args.json:
         json.dump(inventory, sys.stdout, indent=2)
         print()
