@@ -7,7 +7,11 @@ Prints:
     and of an in-process EmbeddedEmulator (start() → first answer);
   * Ed25519 and RSA-2048 PKCS#1 signatures per second by one Operator over ONE keep-alive HTTPS
     connection through the `nethsm` SDK (pinned TLS), next to the same signing done in-process
-    with `cryptography` as the baseline, and the ratio between the two.
+    with `cryptography` as the baseline, and the ratio between the two;
+  * the store (`--state-dir`, SQLite in WAL mode): key creation per second through the SDK with
+    1,000 and with 35,000 keys stored (ratio: should stay within 2x), and Ed25519 signatures per
+    second alone and while another client creates keys (ratio: should stay within 2x).
+  `--only store` or `--only start,signing` picks sections.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -186,29 +191,113 @@ def bench_signing(seconds: float) -> list[tuple[str, float, float]]:
     return rows
 
 
+def _prefill(emulator: EmbeddedEmulator, total: int) -> None:
+    """Store Generic keys until `total` exist, in one store transaction (seconds, not minutes)."""
+    hsm = emulator.hsm
+    have = len(hsm.list_keys(""))
+    # One transaction through the model's internals: only to build a large store quickly.
+    with hsm._write_lock, hsm._lock:
+        hsm._kv.begin()
+        for n in range(have, total):
+            record = {
+                "mechanisms": ["AES_Decryption_CBC"], "priv": {"raw": "AAAAAAAAAAAAAAAAAAAAAA=="},
+                "cert": None, "operations": 0, "restrictions": {},
+            }  # fmt: skip
+            hsm._keys.put("", f"fill{n:06d}", record, create=True)
+        changes = hsm._kv.end()
+        hsm._kv.flush(changes)
+        hsm._kv.apply(changes)
+
+
+def bench_store(seconds: float, small: int, large: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedEmulator(Path(tmp) / "state") as emulator:
+
+        def client(user: str | None = None, passphrase: str = "") -> nethsm.NetHSM:
+            auth = nethsm.Authentication(user, passphrase) if user else None
+            sdk = nethsm.NetHSM(emulator.host_port, auth)
+            pin_sdk(sdk, emulator.fingerprint)
+            return sdk
+
+        client().provision("unlock-bench-1", "admin-bench-1", datetime.now(UTC))
+        admin = client("admin", "admin-bench-1")
+        admin.add_user("bench", nethsm.Role.OPERATOR, "operator-bench-1", "bench")
+        admin.generate_key(nethsm.KeyType.CURVE25519, [nethsm.KeyMechanism.EDDSA_SIGNATURE], 255, "ed")
+        counter = iter(range(10**9))
+        aes = [nethsm.KeyMechanism.AES_DECRYPTION_CBC]
+
+        def create(sdk: nethsm.NetHSM = admin) -> None:
+            sdk.generate_key(nethsm.KeyType.GENERIC, aes, 128, f"new{next(counter):07d}")
+
+        rates = {}
+        for total in (small, large):
+            _prefill(emulator, total)
+            rates[total] = rate(create, seconds)
+            print(f"  key creation with {total:6,} keys stored: {rates[total]:7.1f}/s "
+                  f"({1000 / rates[total]:.1f} ms per key)")
+        print(f"  creation rate at {small:,} / at {large:,} keys: "
+              f"{rates[small] / rates[large]:.2f}x (goal: within 2x)")
+
+        operator = client("bench", "operator-bench-1")
+        message = nethsm.Base64.encode(b"benchmark message")
+        alone = rate(lambda: operator.sign("ed", message, nethsm.SignMode.EDDSA), seconds)
+        stop = threading.Event()
+        created = [0]
+
+        def creator() -> None:
+            other = client("admin", "admin-bench-1")
+            while not stop.is_set():
+                create(other)
+                created[0] += 1
+            other.close()
+
+        thread = threading.Thread(target=creator)
+        thread.start()
+        time.sleep(0.5)
+        started_with = created[0]
+        began = time.perf_counter()
+        busy = rate(lambda: operator.sign("ed", message, nethsm.SignMode.EDDSA), seconds)
+        creation_meanwhile = (created[0] - started_with) / (time.perf_counter() - began)
+        stop.set()
+        thread.join()
+        print(f"  Ed25519 signing alone: {alone:7.1f}/s; while another client creates keys "
+              f"({creation_meanwhile:.1f} keys/s, {large:,}+ keys stored): {busy:7.1f}/s")
+        print(f"  signing alone / while creating: {alone / busy:.2f}x (goal: within 2x)")
+        operator.close()
+        admin.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per figure")
     parser.add_argument("--starts", type=int, default=5, help="cold starts to average")
+    parser.add_argument("--only", default="start,signing,store", help="sections: start,signing,store")
+    parser.add_argument("--keys", default="1000,35000", help="store sizes to compare (small,large)")
     args = parser.parse_args()
+    sections = set(args.only.split(","))
 
     print(f"python {sys.version.split()[0]}, nethsm SDK {nethsm.__version__}, {os.cpu_count()} CPUs")
-    proc = cold_start_process(args.starts)
-    print(
-        f"cold start, `python -m hsmconsole emulator` process → first /health/state answer: "
-        f"median {statistics.median(proc) * 1000:.0f} ms (min {min(proc) * 1000:.0f}, n={len(proc)})"
-    )
-    emb = cold_start_embedded(args.starts)
-    print(
-        f"cold start, in-process EmbeddedEmulator.start() → first /health/state answer: "
-        f"median {statistics.median(emb) * 1000:.1f} ms (min {min(emb) * 1000:.1f}, n={len(emb)})"
-    )
-    print(f"signing over one keep-alive HTTPS connection through the SDK ({args.seconds:.0f} s each):")
-    for name, sdk, local in bench_signing(args.seconds):
+    if "store" in sections:
+        small, large = (int(n) for n in args.keys.split(","))
+        print(f"store (state directory, SQLite WAL), {args.seconds:.0f} s per figure:")
+        bench_store(args.seconds, small, large)
+    if "start" in sections:
+        proc = cold_start_process(args.starts)
         print(
-            f"  {name:15} SDK→emulator {sdk:8.1f}/s   in-process cryptography {local:9.1f}/s   "
-            f"ratio {local / sdk:6.1f}x"
+            f"cold start, `python -m hsmconsole emulator` process → first /health/state answer: "
+            f"median {statistics.median(proc) * 1000:.0f} ms (min {min(proc) * 1000:.0f}, n={len(proc)})"
         )
+        emb = cold_start_embedded(args.starts)
+        print(
+            f"cold start, in-process EmbeddedEmulator.start() → first /health/state answer: "
+            f"median {statistics.median(emb) * 1000:.1f} ms (min {min(emb) * 1000:.1f}, n={len(emb)})"
+        )
+    if "signing" in sections:
+        print(f"signing over one keep-alive HTTPS connection through the SDK ({args.seconds:.0f} s each):")
+        for name, sdk, local in bench_signing(args.seconds):
+            print(
+                f"  {name:15} SDK→emulator {sdk:8.1f}/s   in-process cryptography {local:9.1f}/s   "
+                f"ratio {local / sdk:6.1f}x"
+            )
     return 0
 
 

@@ -20,13 +20,14 @@ def _build_parser() -> argparse.ArgumentParser:
     # Feature modules own their subcommands' arguments; they are imported here, not at module
     # import time of the core, and none of them imports Textual.
     from hsmconsole.commands import admin, emulator, journal, profile, shares, tui
+    from hsmconsole.commands import system as system_cmd
 
     parser = argparse.ArgumentParser(
         prog="hsmconsole",
         description="Administer Nitrokey NetHSMs: ceremonies, custodian shares, journal, emulator.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (tui, emulator, shares, journal, profile, admin):
+    for group in (tui, emulator, shares, journal, system_cmd, profile, admin):
         group.configure(sub)
     return parser
 

@@ -122,6 +122,12 @@ def actions_for(
             "signin", "Sign in as a day-to-day user", oper, "" if oper else need_oper
         ),
         *_administration(oper),
+        Action(
+            "system",
+            "System settings and maintenance",
+            oper and admin_session,
+            "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
+        ),
         Action("refresh", "Refresh status", True),
     )
 

@@ -25,6 +25,7 @@ from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
 from screens.signin import SignInScreen
+from screens.system.overview import SystemScreen
 
 ClientFactory = Callable[[Profile], DeviceClient]
 
@@ -39,6 +40,8 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
         **admin_flows(),
+        # backup_first: the backup wing's screen, wired here when it lands (docs/system.md).
+        "system": lambda ctx: SystemScreen(ctx, store, backup_first=None),
     }
 
 

@@ -64,6 +64,7 @@ def _warn_exposed(host: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: uvicorn and the emulator are only needed by this subcommand.
+    from hsmconsole.emulator.errors import ApiError
     from hsmconsole.emulator.server import EmbeddedEmulator, is_loopback
 
     host: str = args.host
@@ -93,10 +94,21 @@ def run(args: argparse.Namespace) -> int:
         # Wake up regularly: signals set the event, and a shutdown through the API ends the thread.
         while not stop.is_set() and not emulator.wait(timeout=0.2):
             pass
-        if not emulator.powered_off:
-            # Like pulling the plug after a clean shutdown: persist what the device keeps in RAM.
-            emulator.hsm.shutdown()
-        emulator.stop()
+        saved = True
+        try:
+            if not emulator.powered_off:
+                # Like pulling the plug after a clean shutdown: persist what the device keeps in RAM.
+                emulator.hsm.shutdown()
+        except ApiError:
+            saved = False  # the disk refused the write (full, read-only): still stop cleanly
+        finally:
+            emulator.stop()
+        if not saved:
+            raise ConnectionFailed(
+                "The emulator stopped, but could not save the key operation counters: "
+                "its state directory could not be written.",
+                "Free some space on that disk; everything acknowledged before is kept.",
+            )
         if emulator.powered_off:
             print("The emulated device was shut down through the API.", flush=True)
         return 0

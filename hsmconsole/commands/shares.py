@@ -8,6 +8,7 @@ import errno
 import getpass
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from hsmconsole import fileio
@@ -80,12 +81,22 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", required=True, help="file to write the passphrase to (mode 0600)")
     p.set_defaults(handler=_generate)
 
-    p = ssub.add_parser("seal", help="encrypt share files into an envelope under a passphrase")
+    p = ssub.add_parser(
+        "seal",
+        help="encrypt share files into an envelope under a passphrase",
+        description="The envelope passphrase is typed twice at the terminal with echo off; it is "
+        "never read from a pipe, a file, the command line or the environment.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="share files ('-' for stdin)")
     p.add_argument("--out", required=True, help="envelope file to write (mode 0600)")
     p.set_defaults(handler=_seal)
 
-    p = ssub.add_parser("open", help="decrypt an envelope back into a share file")
+    p = ssub.add_parser(
+        "open",
+        help="decrypt an envelope back into a share file",
+        description="The envelope passphrase is typed at the terminal with echo off; it is never "
+        "read from a pipe, a file, the command line or the environment.",
+    )
     p.add_argument("envelope", help="envelope file")
     p.add_argument("--out", required=True, help="share file to write (mode 0600)")
     p.set_defaults(handler=_open)
@@ -321,8 +332,12 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _getpass(prompt: str) -> Secret:
     try:
-        return Secret(getpass.getpass(prompt), "envelope passphrase")
-    except EOFError:
+        with warnings.catch_warnings():
+            # Without a terminal getpass warns, then reads stdin: a passphrase piped in or
+            # redirected from a file. The warning comes first, so as an error it stops the read.
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return Secret(getpass.getpass(prompt), "envelope passphrase")
+    except (EOFError, getpass.GetPassWarning):
         # getpass reads the terminal, or stdin without one; stdin was empty or already read.
         raise InputError(
             "no passphrase could be read (no terminal)",

@@ -124,7 +124,7 @@ def encode_text(body: bytes) -> str:
     return "\n".join(lines) + "\n"
 
 
-def decode_text(text: str, name: str) -> tuple[bytes, int]:
+def decode_text(text: str, name: str, first_line: int = 1) -> tuple[bytes, int]:
     """Parse share text into (body bytes, number of data groups).
 
     The body is every data bit, zero-filled to whole bytes, so it ends with up to three bytes of
@@ -132,9 +132,10 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     Every single-character substitution, deletion, insertion or adjacent transposition that changes
     what the text says raises ShareFormatError naming the group (and line) where it happened, or a
     span of neighbouring groups holding it (`last_group`) where groups ran together.
-    `name` names the share in messages ("share from alice.txt").
+    `name` names the share in messages ("share from alice.txt"); `first_line` is the number of
+    the text's first line in messages (a share found further down a file of several).
     """
-    chunks = _chunks(text, name)
+    chunks = _chunks(text, name, first_line)
     if not chunks:
         raise ShareFormatError(f"{name} is empty", "Type or paste the whole share.")
     first = chunks[0]
@@ -169,7 +170,7 @@ def decode_text(text: str, name: str) -> tuple[bytes, int]:
     return (acc << (nbytes * 8 - nbits)).to_bytes(nbytes, "big"), len(chunks) - 1
 
 
-def _chunks(text: str, name: str) -> list[_Chunk]:
+def _chunks(text: str, name: str, first_line: int = 1) -> list[_Chunk]:
     """Split text into groups of GROUP_LEN symbols, checking characters and group lengths.
 
     Groups are separated by spaces, hyphens or line breaks. A run of characters without separators
@@ -177,7 +178,7 @@ def _chunks(text: str, name: str) -> list[_Chunk]:
     dropping a separator is harmless, while adding or dropping a character never is.
     """
     chunks: list[_Chunk] = []
-    line = 1
+    line = first_line
     i = 0
     n = len(text)
     while i < n:

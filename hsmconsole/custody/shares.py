@@ -137,11 +137,12 @@ def encode_share(share: Share) -> Secret:
     return Secret(encode_text(_body(share)), "share text")
 
 
-def decode_share(text: str | Secret, *, source: str = "") -> Share:
-    """Parse one share's text, checking every group, the whole-share checksum and each field."""
+def decode_share(text: str | Secret, *, source: str = "", first_line: int = 1) -> Share:
+    """Parse one share's text, checking every group, the whole-share checksum and each field.
+    `first_line`: the number of the text's first line in messages (for a share inside a file)."""
     raw = text.reveal_str() if isinstance(text, Secret) else text
     name = f"share from {source}" if source else "the share"
-    body, groups = decode_text(raw, name)
+    body, groups = decode_text(raw, name, first_line)
     if len(body) < 13:
         raise ShareFormatError(
             f"{name} is too short: it ends after group {groups + 1}",
@@ -206,9 +207,10 @@ def parse_shares(text: str | Secret, *, source: str = "") -> list[Share | RawSha
         if is_raw:
             out.append(decode_raw_share(lines[first], source=src))
         else:
-            # Leading newlines keep the decoder's line numbers those of the whole text.
-            body = "\n" * first + "\n".join(lines[first : last + 1])
-            out.append(decode_share(body, source=src))
+            # Line numbers in messages stay those of the whole text (without padding each share
+            # with `first` newlines, which made a file of many shares quadratic).
+            body = "\n".join(lines[first : last + 1])
+            out.append(decode_share(body, source=src, first_line=first + 1))
     return out
 
 

@@ -144,9 +144,22 @@ def _check_same_set(shares: Sequence[Share], ref: Share) -> None:
                 f"{s.name} is a share of the {m.secret_name}, but {ref.name} of the {r.secret_name}",
                 "Combine shares of one secret at a time.",
             )
+        counts = collections.Counter(x.set for x in shares)
+        if counts[m] < counts[r]:
+            # A majority agrees on the split: the odd one out is the altered share.
+            raise IntegrityError(
+                f"{s.name} disagrees with {counts[r]} other shares about the split of set {r.set_id}: "
+                "it was altered",
+                "Same set, different threshold, count or commitment, with intact checksums: it was "
+                "changed on purpose or made wrongly. Leave it out and report it.",
+            )
+        # No majority: either may be the altered one, so neither is blamed (the first given is no
+        # more trustworthy than the second).
         raise IntegrityError(
-            f"{s.name} disagrees with {ref.name} about the split of set {r.set_id}",
-            "Same set, different threshold, count or commitment: one of them was altered.",
+            f"{ref.name} and {s.name} disagree about the split of set {r.set_id}: one of them "
+            "was altered, and these shares alone cannot tell which",
+            "Same set, different threshold, count or commitment, with intact checksums. Add a "
+            "third share of the set: the one that disagrees with the others is the altered one.",
         )
 
 

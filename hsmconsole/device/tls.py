@@ -147,6 +147,13 @@ def is_slow_call(method: str, url: str) -> bool:
     return (method.upper(), api_path(url)) in SLOW_CALLS
 
 
+class RedirectRefused(ConnectionFailed):
+    """The pinned server answered with a redirect; it was not followed (a NetHSM never sends one)."""
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
 class _NoRetryOnTimeout(urllib3.Retry):
     """urllib3's retries, except after a timeout: a device that did not answer in time will not
     answer sooner when asked again, and a repeated GET would multiply the wait. A timed-out call
@@ -183,7 +190,19 @@ class _TimedPoolManager(urllib3.PoolManager):
     ) -> urllib3.BaseHTTPResponse:
         if kw.get("timeout") is None:
             kw["timeout"] = self.timeouts.for_request(method, url)
-        return super().urlopen(method, url, redirect, **kw)
+        # Never follow a redirect: urllib3 would re-send the body (passphrases in unlock and
+        # provision) to wherever the Location points, plain HTTP included, outside the pin.
+        response = super().urlopen(method, url, False, **kw)
+        if response.status in REDIRECT_STATUSES:
+            response.drain_conn()
+            response.release_conn()
+            raise RedirectRefused(
+                f"The device answered {method.upper()} /{api_path(url)} with a redirect "
+                f"(HTTP {response.status}); it was not followed and nothing was sent elsewhere.",
+                "A NetHSM never redirects: check that the profile's address is the device itself "
+                "and not a proxy or another server.",
+            )
+        return response
 
 
 def pin_sdk(
@@ -211,5 +230,5 @@ def pin_sdk(
         cert_reqs=ssl.CERT_NONE,
         assert_fingerprint=pin,
         timeout=timeouts.for_request("GET", ""),
-        retries=_NoRetryOnTimeout(3),  # urllib3's default count
+        retries=_NoRetryOnTimeout(3, redirect=0, raise_on_redirect=False),  # no redirect followed
     )

@@ -254,6 +254,8 @@ class EmulatorApp:
 
     @staticmethod
     async def _read_body(request: Request, op: Op) -> bytes:
+        if op.streamed:
+            return b""
         limit = op.body_limit
         declared = request.headers.get("content-length")
         if limit is not None and declared is not None:

@@ -117,6 +117,8 @@ class Op:
     content_type_required: bool = False
     provides: tuple[str, ...] = (JSON,)
     body_limit: int | None = BODY_LIMIT
+    # The handler reads the request stream itself (ctx.body stays empty): bodies without a limit.
+    streamed: bool = False
 
 
 @dataclass(frozen=True)

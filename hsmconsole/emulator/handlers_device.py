@@ -10,6 +10,7 @@ import time
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from hsmconsole.backup import format as backupfmt
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.handlers_common import (
     ALL_STATES,
@@ -36,7 +37,7 @@ from hsmconsole.emulator.handlers_common import (
     valid_passphrase,
 )
 from hsmconsole.emulator.hsm import DeviceState, Role
-from hsmconsole.emulator.multipart import boundary_of, split_parts
+from hsmconsole.emulator.multipart import StreamedParts, boundary_of
 from hsmconsole.emulator.ratelimit import UNLOCK_USER
 
 LOCKED_OR_UNPROVISIONED = frozenset({DeviceState.LOCKED, DeviceState.UNPROVISIONED})
@@ -192,17 +193,28 @@ async def restore(ctx: Ctx) -> Response:
     boundary = boundary_of(ctx.request.headers.get("content-type"))
     if boundary is None:
         raise bad_request("Body cannot be empty.")
-    parts = split_parts(ctx.body, boundary, "Body cannot be empty.")
-    if not parts:
-        raise bad_request("Body cannot be empty.")
-    if len(parts[0].data) > 1024:
-        raise bad_request("Meta data is too large.")
-    if len(parts) < 2 or not parts[1].data:
-        raise bad_request("Backup data cannot be empty.")
-    args = parse_json_object(parts[0].data, "restore_req")
-    strict(args, "restore_req", {}, {"backupPassphrase": F.STR, "systemTime": F.STR})
-    when = decode_time(args["systemTime"]) if "systemTime" in args else None
-    await ctx.call(ctx.hsm.restore, parts[1].data, args.get("backupPassphrase"), when)
+    # Streamed (the body has no size limit, and needs no authentication when Unprovisioned): memory
+    # stays bounded however much is sent, and a body that is no backup is refused before loading.
+    with StreamedParts(boundary, "Body cannot be empty.", 1024, "Meta data is too large.") as parts:
+        async for chunk in ctx.request.stream():
+            parts.feed(chunk)
+        parts.finish()
+        if not parts.count:
+            raise bad_request("Body cannot be empty.")
+        if parts.count < 2 or not parts.second_size:
+            raise bad_request("Backup data cannot be empty.")
+        args = parse_json_object(bytes(parts.first), "restore_req")
+        strict(args, "restore_req", {}, {"backupPassphrase": F.STR, "systemTime": F.STR})
+        when = decode_time(args["systemTime"]) if "systemTime" in args else None
+        head = parts.head_of_second(4096)
+        try:
+            backupfmt.read_header(head)
+        except backupfmt.BackupError as exc:
+            # The device's first check; only "cut short" may be this head's doing, not the file's.
+            if len(head) == parts.second_size or not exc.message.startswith("Unexpected end"):
+                raise bad_request(exc.message) from None
+        data = parts.second_bytes()
+    await ctx.call(ctx.hsm.restore, data, args.get("backupPassphrase"), when)
     ctx.app.tls_changed()
     return no_content()
 
@@ -289,6 +301,7 @@ RESOURCES: dict[str, Resource] = {
                 authorize=R_ADMIN,
                 auth=_restore_auth,
                 body_limit=None,
+                streamed=True,
                 accepts=(MULTIPART, JSON, OCTET, "*"),
                 content_type_required=True,
             )

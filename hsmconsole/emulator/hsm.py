@@ -25,15 +25,13 @@ SHA-256(DK‖"config_store")), /local/<devid>/config/* (sealed with the config d
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -43,6 +41,15 @@ from hsmconsole.emulator.configstore import ConfigStore, DomainKeyStore
 from hsmconsole.emulator.errors import ApiError
 from hsmconsole.emulator.hsm_config import Settings
 from hsmconsole.emulator.hsm_keys import Keys
+from hsmconsole.emulator.hsm_locking import (
+    WRITE_FAILED,
+    Transactional,
+    _operational,
+    _operational_reader,
+    _reader,
+    _record_change,
+    _synchronized,
+)
 from hsmconsole.emulator.hsm_sealed import SealedStores
 from hsmconsole.emulator.hsm_types import UNAVAILABLE, DeviceState, Role, UserRecord
 from hsmconsole.emulator.hsm_users import Namespaces, Users
@@ -50,32 +57,15 @@ from hsmconsole.emulator.store import KVStore, load_hardware, save_hardware
 
 __all__ = ["ApiError", "DeviceState", "Hsm", "Role", "UserRecord"]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
-def _synchronized(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
-            return fn(self, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-def _operational(fn: Callable[Concatenate[Hsm, _P], _R]) -> Callable[Concatenate[Hsm, _P], _R]:
-    """_synchronized, and 412 "Service not available" unless the device is Operational."""
-
-    def wrapper(self: Hsm, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._lock:
-            self._require(DeviceState.OPERATIONAL)
-            return fn(self, *args, **kwargs)
-
-    return cast("Callable[Concatenate[Hsm, _P], _R]", functools.wraps(fn)(wrapper))
-
-
-class Hsm:
-    """One emulated NetHSM. Thread-safe: every public method takes the instance lock, because the
-    ASGI app may call it from several worker threads (slow scrypt calls run off the event loop).
+class Hsm(Transactional):
+    """One emulated NetHSM. Thread-safe, because the ASGI app calls it from several worker threads
+    (slow scrypt calls run off the event loop). Two locks, always taken in this order:
+    `_write_lock` serialises every change from its first read to its durable write; `_lock` guards
+    the memory (state, keys, caches, the store's committed view) and is held only briefly by reads.
+    Every change is one store transaction: if it cannot be made durable, the memory is put back as
+    it was and the request answers 500 "Could not write to disk.", as the device does.
     """
 
     def __init__(
@@ -95,12 +85,16 @@ class Hsm:
         `update_key` is the RSA key whose signatures on update images are trusted (the device's vendor
         key); without one every update image is refused as unsigned. `software_version` is the firmware
         version until an update is committed (then the committed one, kept with the hardware identity)."""
-        self._lock = threading.RLock()
+        super().__init__()
         if state_dir is not None:
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._state_dir = state_dir
-        self._hw = load_hardware(state_dir, device_id)
-        self._kv = KVStore(state_dir)
+        self._kv = KVStore(state_dir)  # first: it refuses a state directory that cannot be written
+        try:
+            self._hw = load_hardware(state_dir, device_id)
+        except BaseException:
+            self._kv.close()
+            raise
         self._cfg = ConfigStore(
             self._kv, self._hw.device_id, devcrypto.config_device_key(self._hw.device_key)
         )
@@ -116,7 +110,39 @@ class Hsm:
         self._dk: bytes | None = None
         self._pending_update: str | None = None
         self._powered_off = False
-        self._boot()
+        try:
+            with self._write_lock, self._lock:
+                self._transaction(Hsm._boot, False, False)
+        except BaseException:
+            self._kv.close()
+            raise
+
+    def close(self) -> None:
+        """Close the store (the database connection); the object is unusable afterwards."""
+        with self._write_lock, self._lock:
+            self._kv.close()
+
+    # --- transactions --------------------------------------------------------------------------
+    def _memory(self) -> tuple[Any, ...]:
+        """What a change may alter in memory besides the store (all replaced, never mutated in place,
+        except the operation counters, which are copied)."""
+        s = self._settings
+        return (
+            self._state, self._dk, self._pending_update, self._powered_off, self._hw,
+            self._software_version, s.time_offset, s.tls_key_pem, s.tls_chain, self._sealed.keys,
+            self._cfg.domain_config_key, dict(self._keys._ops),
+        )  # fmt: skip
+
+    def _require_operational(self) -> None:
+        self._require(DeviceState.OPERATIONAL)
+
+    def _restore_memory(self, saved: tuple[Any, ...]) -> None:
+        s = self._settings
+        (
+            self._state, self._dk, self._pending_update, self._powered_off, self._hw,
+            self._software_version, s.time_offset, s.tls_key_pem, s.tls_chain, self._sealed.keys,
+            self._cfg.domain_config_key, self._keys._ops,
+        ) = saved  # fmt: skip
 
     @property
     def _store_keys(self) -> dict[str, bytes]:
@@ -248,51 +274,51 @@ class Hsm:
         self._boot()
 
     # --- authentication and users --------------------------------------------------------------
-    @_synchronized
+    @_reader
     def authenticate(self, user_id: str, passphrase: str) -> UserRecord | None:
         """The user if it exists and HMAC-SHA256(salt, passphrase) matches its digest, else None."""
         if self._state is not DeviceState.OPERATIONAL:
             return None
         return self._users.authenticate(user_id, passphrase)
 
-    @_operational
+    @_operational_reader
     def list_users(self, namespace: str | None) -> list[str]:
         """All user ids (namespace None = root admin view), or only those of `namespace`; byte-sorted."""
         return self._users.ids(namespace)
 
-    @_operational
+    @_operational_reader
     def get_user(self, user_id: str) -> UserRecord | None:
         return self._users.get(user_id)
 
-    @_operational
+    @_record_change
     def add_user(self, user_id: str, real_name: str, role: Role, passphrase: str) -> None:
         """409 "user already exists" if present."""
         self._users.add(user_id, real_name, role, passphrase)
 
-    @_operational
+    @_record_change
     def delete_user(self, user_id: str) -> None:
         self._users.delete(user_id)
 
-    @_operational
+    @_record_change
     def set_user_passphrase(self, user_id: str, passphrase: str) -> None:
         self._users.set_passphrase(user_id, passphrase)
 
-    @_operational
+    @_record_change
     def add_user_tag(self, user_id: str, tag: str) -> bool:
         """True if added, False if already present (→ 304)."""
         return self._users.add_tag(user_id, tag)
 
-    @_operational
+    @_record_change
     def delete_user_tag(self, user_id: str, tag: str) -> None:
         """ApiError(404) (empty body) if the tag is absent."""
         self._users.delete_tag(user_id, tag)
 
     # --- namespaces ----------------------------------------------------------------------------
-    @_operational
+    @_operational_reader
     def list_namespaces(self) -> list[str]:
         return self._namespaces.names()
 
-    @_synchronized
+    @_reader
     def namespace_exists(self, namespace: str) -> bool:
         """Root ("") always exists."""
         if not namespace:
@@ -300,35 +326,35 @@ class Hsm:
         self._require(DeviceState.OPERATIONAL)
         return self._namespaces.exists(namespace)
 
-    @_operational
+    @_record_change
     def add_namespace(self, namespace: str) -> None:
         """400 "Namespace <ns> already exists" if present."""
         self._namespaces.add(namespace)
 
-    @_operational
+    @_record_change
     def delete_namespace(self, namespace: str) -> None:
         """Deletes the namespace and all its keys; its users remain."""
         self._namespaces.delete(namespace)
         self._keys.forget_counts(namespace)
 
     # --- keys (records as described in the module docstring) -----------------------------------
-    @_operational
+    @_operational_reader
     def list_keys(self, namespace: str) -> list[str]:
         return self._keys.ids(namespace)
 
-    @_operational
+    @_operational_reader
     def get_key(self, namespace: str, key_id: str) -> dict[str, Any] | None:
         """The stored record, with the in-RAM operations counter applied."""
         return self._keys.get(namespace, key_id)
 
-    @_operational
+    @_record_change
     def put_key(self, namespace: str, key_id: str, record: dict[str, Any], *, create: bool) -> None:
         """create=True: 400 "Key with id <id> already exists" if present. create=False: replace an
         existing key (404 if it is gone). To change a record, use update_key: a read here and a write
         later would lose concurrent changes."""
         self._keys.put(namespace, key_id, record, create=create)
 
-    @_operational
+    @_record_change
     def update_key(
         self,
         namespace: str,
@@ -342,16 +368,16 @@ class Hsm:
         ApiError and must be quick. 404 (message `missing`) if the key is absent. True if written."""
         return self._keys.update(namespace, key_id, change, missing)
 
-    @_operational
+    @_record_change
     def move_key(self, namespace: str, key_id: str, new_id: str) -> None:
         """Rename atomically: 404 if the key is gone, 409 "Key '<new>' already exists" if taken."""
         self._keys.move(namespace, key_id, new_id)
 
-    @_operational
+    @_record_change
     def delete_key(self, namespace: str, key_id: str) -> None:
         self._keys.delete(namespace, key_id)
 
-    @_operational
+    @_operational_reader
     def count_operation(self, namespace: str, key_id: str) -> None:
         """A successful sign/decrypt/encrypt: bump the in-RAM counter (flushed at reboot/shutdown)."""
         self._keys.count_operation(namespace, key_id)
@@ -367,11 +393,11 @@ class Hsm:
         """`current` must match, or be "" when none is set; else 403 "backup passphrase is incorrect."."""
         self._settings.set_backup_passphrase(new, current)
 
-    @_operational
+    @_operational_reader
     def has_backup_passphrase(self) -> bool:
         return self._settings.has_backup_passphrase()
 
-    @_operational
+    @_operational_reader
     def get_unattended_boot(self) -> bool:
         return self._settings.unattended_boot()
 
@@ -380,11 +406,11 @@ class Hsm:
         assert self._dk is not None  # Operational always holds the domain key
         self._settings.set_unattended_boot(on, self._dk)
 
-    @_synchronized
+    @_reader
     def tls_private_key_pem(self) -> bytes:
         return self._settings.tls_key_pem
 
-    @_synchronized
+    @_reader
     def tls_certificate_chain_der(self) -> list[bytes]:
         """Certificate first, then the chain."""
         return list(self._settings.tls_chain)
@@ -397,7 +423,7 @@ class Hsm:
     def set_tls_certificate_chain(self, chain_der: list[bytes]) -> None:
         self._settings.set_tls_certificate_chain(chain_der)
 
-    @_synchronized
+    @_reader
     def get_network(self) -> dict[str, Any]:
         """As the API shows it: {"ipAddress","netmask","gateway"[,"ipv6"]}."""
         return self._settings.network()
@@ -406,7 +432,7 @@ class Hsm:
     def set_network(self, config: dict[str, Any]) -> None:
         self._settings.set_network(config)
 
-    @_synchronized
+    @_reader
     def get_logging(self) -> dict[str, Any]:
         return self._settings.logging()
 
@@ -414,7 +440,7 @@ class Hsm:
     def set_logging(self, config: dict[str, Any]) -> None:
         self._settings.set_logging(config)
 
-    @_synchronized
+    @_reader
     def now(self) -> datetime:
         """Device time = host UTC time + stored time offset."""
         return self._settings.now()
@@ -424,7 +450,7 @@ class Hsm:
         self._set_time(when)
 
     # --- system --------------------------------------------------------------------------------
-    @_synchronized
+    @_reader
     def system_info(self) -> dict[str, Any]:
         return {
             "softwareVersion": self._software_version,
@@ -436,7 +462,7 @@ class Hsm:
             "pcr": {},
         }
 
-    @_operational
+    @_operational_reader
     def backup(self) -> bytes:
         """The backup file (§8, version 1). 412 "Please configure backup key before doing a backup."."""
         return hsm_backup.write_backup(self._kv, self._cfg, self._dks, self._settings, self._hw.device_id)
@@ -493,8 +519,12 @@ class Hsm:
             raise ApiError(412, "No update available. Please upload a system image to /system/update.")
         self._pending_update = None
         self._flush_operations()
-        self._hw = replace(self._hw, software_version=version)
-        save_hardware(self._state_dir, self._hw)
+        updated = replace(self._hw, software_version=version)
+        try:
+            save_hardware(self._state_dir, updated)
+        except OSError:
+            raise ApiError(500, WRITE_FAILED) from None
+        self._hw = updated
         self._software_version = version
         self._boot()
 

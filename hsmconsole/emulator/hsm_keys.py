@@ -129,7 +129,12 @@ class Keys:
 
     def _write(self, namespace: str, key_id: str, record: dict[str, Any]) -> None:
         self._sealed.put(key_path(namespace, key_id), "key_store", dumps(record))
-        self._ops.pop((namespace, key_id), None)  # the record now carries the count
+        ref = (namespace, key_id)
+        if ref in self._ops:
+            # The record now carries the count. Kept (not dropped) in RAM: signatures counted while
+            # this change is being written to disk then add to it, not to the older stored count.
+            stored = record.get("operations", 0)
+            self._ops[ref] = stored if isinstance(stored, int) else 0
 
     def update(
         self,

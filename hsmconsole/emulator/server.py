@@ -124,7 +124,6 @@ class EmbeddedEmulator:
         except BaseException:
             self._release_dir()
             raise
-        self._tmpdir = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-"))  # 0700
         try:
             certfile, keyfile = self._write_tls()
             config = uvicorn.Config(
@@ -141,12 +140,13 @@ class EmbeddedEmulator:
                 lifespan="off",
                 timeout_graceful_shutdown=3,
             )
-            config.load()
+            config.load()  # the TLS context now holds the key: its file goes at once (below)
         except Exception as exc:
             sock.close()
             self._cleanup()
             self._release_dir()
             raise EmulatorStartError(f"Could not set up the emulator's TLS: {type(exc).__name__}.") from exc
+        self._cleanup()  # a kill from here on leaves no copy of the TLS private key in $TMPDIR
         self._config = config
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, args=(sock,), name="nethsm-emulator", daemon=True)
@@ -219,7 +219,8 @@ class EmbeddedEmulator:
         return sock
 
     def _write_tls(self) -> tuple[Path, Path]:
-        assert self._tmpdir is not None
+        if self._tmpdir is None:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="hsmconsole-emulator-"))  # 0700
         key_pem = self._hsm.tls_private_key_pem()
         chain = self._hsm.tls_certificate_chain_der()
         pems = b"".join(
@@ -231,14 +232,17 @@ class EmbeddedEmulator:
 
     def _reload_tls(self) -> None:
         config = self._config
-        if config is None or config.ssl is None or self._tmpdir is None:
+        if config is None or config.ssl is None:
             return
-        certfile, keyfile = self._write_tls()
+        try:
+            certfile, keyfile = self._write_tls()
+            fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            fresh.load_cert_chain(str(certfile), str(keyfile))
+        finally:
+            self._cleanup()  # loaded: the key file is not needed any more
         # Loading a chain into the live SSLContext would only *add* a certificate when the key type
         # changes (OpenSSL keeps one per type and keeps preferring the old ECDSA one), so build a
         # fresh context and hand it to each new handshake; established connections keep theirs.
-        fresh = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        fresh.load_cert_chain(str(certfile), str(keyfile))
 
         def use_current(sslobj: ssl.SSLObject, _name: str | None, _ctx: ssl.SSLContext) -> None:
             sslobj.context = fresh

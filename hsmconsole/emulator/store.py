@@ -8,6 +8,8 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,12 @@ from hsmconsole.backup.format import path_sort_key
 from hsmconsole.errors import IntegrityError
 from hsmconsole.fileio import write_private
 
-__all__ = ["Hardware", "KVStore", "StoreFileError", "load_hardware", "save_hardware"]
+__all__ = [
+    "Hardware", "KVStore", "StoreFileError", "StoreWriteError", "load_hardware", "save_hardware",
+]
 
-STORE_FILE = "kv-store.json"
+STORE_FILE = "kv-store.sqlite3"
+LEGACY_STORE_FILE = "kv-store.json"
 HARDWARE_FILE = "hardware.json"
 _FORMAT = "hsmconsole-emulator-kv"
 _HW_FORMAT = "hsmconsole-emulator-hardware"
@@ -29,98 +34,242 @@ _VERSION_RE = re.compile(r"^-?[0-9]{1,9}\.-?[0-9]{1,9}$")
 class StoreFileError(IntegrityError):
     """A state file that is not ours or is damaged; the message names the file, never its content."""
 
-    def __init__(self, title: str) -> None:
-        super().__init__(title, "Move the emulator state directory aside to start a fresh device.")
+    def __init__(self, title: str, hint: str = "") -> None:
+        super().__init__(
+            title, hint or "Move the emulator state directory aside to start a fresh device."
+        )
+
+
+class StoreWriteError(Exception):
+    """A change could not be made durable (disk full, I/O error): nothing of it was applied."""
+
+
+Changes = dict[str, bytes | None]  # path → new value, None = removed
 
 
 class KVStore:
     """Flat map of absolute paths ("/config/version") to raw values, as Mirage_kv keys print.
 
-    With a state directory, the whole map is one snapshot file rewritten atomically (0600) after
-    each mutation, or once at the end of a `batch()`; a crash leaves the old or the new snapshot.
-    Not locked itself: the Hsm's lock serialises every access. `writes` counts the values written or
-    removed since start (the device's "kv write" metric; RAM only, like every metric).
+    Reads come from memory. With a state directory every value is also one row of an SQLite
+    database in WAL mode (`kv-store.sqlite3`, 0600), so a change writes only its own rows and a
+    commit costs the same at 10 or 35,000 keys. Changes are grouped in a transaction: `begin()`
+    stages them (only the thread that began sees them), `end()` hands them over, `flush()` makes
+    them durable (no lock needed: the caller serialises writers) and `apply()` makes them visible.
+    A flush that fails raises StoreWriteError and leaves both the disk and the memory as they were.
+    Outside a transaction each change is its own. Not locked itself: the Hsm's locks serialise
+    access. `writes` counts the values written or removed since start (the device's "kv write"
+    metric; RAM only, like every metric).
     """
 
     def __init__(self, state_dir: Path | None = None) -> None:
         self.writes = 0
         self._data: dict[str, bytes] = {}
-        self._file = state_dir / STORE_FILE if state_dir is not None else None
-        self._batch_depth = 0
-        self._dirty = False
-        if self._file is not None and self._file.exists():
-            self._data = _read_snapshot(self._file)
+        self._tx: Changes | None = None
+        self._tx_owner: int | None = None
+        self._tx_depth = 0
+        self._db: sqlite3.Connection | None = None
+        if state_dir is not None:
+            self._db, self._data = _open_database(state_dir)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     # --- reads ---------------------------------------------------------------------------------
+    def _staged(self) -> Changes | None:
+        if self._tx is not None and self._tx_owner == threading.get_ident():
+            return self._tx
+        return None
+
     def get(self, path: str) -> bytes | None:
+        tx = self._staged()
+        if tx is not None and path in tx:
+            return tx[path]
         return self._data.get(path)
 
     def __contains__(self, path: object) -> bool:
-        return path in self._data
+        return isinstance(path, str) and self.get(path) is not None
 
     def paths(self, prefix: str = "/") -> list[str]:
         """Paths under the directory `prefix` (which ends with "/"), in directory-walk order."""
-        return sorted((p for p in self._data if p.startswith(prefix)), key=path_sort_key)
+        found = {p for p in self._data if p.startswith(prefix)}
+        tx = self._staged()
+        if tx:
+            for p, v in tx.items():
+                if p.startswith(prefix):
+                    (found.add if v is not None else found.discard)(p)
+        return sorted(found, key=path_sort_key)
 
     def snapshot(self) -> dict[str, bytes]:
-        return dict(self._data)
+        out = dict(self._data)
+        for p, v in (self._staged() or {}).items():
+            if v is None:
+                out.pop(p, None)
+            else:
+                out[p] = v
+        return out
 
     # --- writes --------------------------------------------------------------------------------
     def set(self, path: str, value: bytes) -> None:
         if not path.startswith("/") or path.endswith("/"):
             raise ValueError("store paths are absolute file paths")
-        self._data[path] = bytes(value)
-        self._changed(1)
+        with self.batch():
+            self._stage(path, bytes(value))
 
     def delete(self, path: str) -> None:
-        if self._data.pop(path, None) is not None:
-            self._changed(1)
+        if self.get(path) is not None:
+            with self.batch():
+                self._stage(path, None)
 
     def delete_prefix(self, prefix: str) -> None:
-        for path in [p for p in self._data if p.startswith(prefix)]:
-            del self._data[path]
-            self._changed(1)
+        with self.batch():
+            for path in self.paths(prefix):
+                self._stage(path, None)
 
     def replace_all(self, data: dict[str, bytes]) -> None:
         """Roll back to an earlier snapshot() (a restore that failed half-way)."""
-        self._data = dict(data)
-        self._changed(len(data))
+        with self.batch():
+            for path in self.paths():
+                if path not in data:
+                    self._stage(path, None)
+            for path, value in data.items():
+                self._stage(path, value)
 
     def clear(self) -> None:
-        removed = len(self._data)
-        self._data.clear()
-        self._changed(removed)
+        self.delete_prefix("/")
 
+    def _stage(self, path: str, value: bytes | None) -> None:
+        assert self._tx is not None
+        if value == self._data.get(path):
+            self._tx.pop(path, None)  # back to what is stored: nothing to write
+        else:
+            self._tx[path] = value
+
+    # --- transactions --------------------------------------------------------------------------
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Group mutations into one snapshot write (restore writes dozens of records)."""
-        self._batch_depth += 1
+        """Group changes into one transaction (nested in an open one, they join it). The changes
+        made before an exception are still written, as each change was before batches existed."""
+        if self._staged() is not None:
+            self._tx_depth += 1
+            try:
+                yield
+            finally:
+                self._tx_depth -= 1
+            return
+        self.begin()
         try:
             yield
         finally:
-            self._batch_depth -= 1
-            if self._batch_depth == 0 and self._dirty:
-                self._persist()
+            self.commit()
 
-    def _changed(self, writes: int) -> None:
-        self.writes += writes
-        self._dirty = True
-        if self._batch_depth == 0:
-            self._persist()
+    def begin(self) -> None:
+        if self._tx is not None:
+            raise RuntimeError("a store transaction is already open")
+        self._tx, self._tx_owner, self._tx_depth = {}, threading.get_ident(), 1
 
-    def _persist(self) -> None:
-        self._dirty = False
-        if self._file is None:
+    def end(self) -> Changes:
+        """Close the transaction; its changes, to flush() and apply() (or drop)."""
+        changes = self._tx or {}
+        self._tx, self._tx_owner, self._tx_depth = None, None, 0
+        return changes
+
+    def commit(self) -> None:
+        """end(), flush() and apply() in one: StoreWriteError if the changes could not be written."""
+        changes = self.end()
+        self.flush(changes)
+        self.apply(changes)
+
+    def flush(self, changes: Changes) -> None:
+        """Write the changes durably in one SQLite transaction, or nothing (StoreWriteError)."""
+        if self._db is None or not changes:
             return
-        doc = {
-            "format": _FORMAT,
-            "version": 1,
-            "entries": {p: base64.b64encode(v).decode("ascii") for p, v in sorted(self._data.items())},
-        }
-        write_private(self._file, json.dumps(doc, indent=0).encode("utf-8"), overwrite=True)
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM kv WHERE path = ?", [(p,) for p, v in changes.items() if v is None])
+            db.executemany(
+                "INSERT OR REPLACE INTO kv(path, value) VALUES (?, ?)",
+                [(p, v) for p, v in changes.items() if v is not None],
+            )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise StoreWriteError(f"the store could not be written ({type(exc).__name__})") from exc
+
+    def apply(self, changes: Changes) -> None:
+        """Make flushed changes visible to every reader."""
+        for path, value in changes.items():
+            if value is None:
+                self._data.pop(path, None)
+            else:
+                self._data[path] = value
+        self.writes += len(changes)
+
+
+def _check_writable(state_dir: Path) -> None:
+    """Create, write, sync and remove a probe file: a directory that cannot take a write is refused
+    at start, not at the first change (which would then fail for every request)."""
+    probe = state_dir / f".write-probe.{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"\0" * 4096)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+        raise StoreFileError(
+            f"The state directory {state_dir} cannot be written: {exc.strerror or type(exc).__name__}.",
+            "Free some space or choose a writable directory with --state-dir.",
+        ) from None
+    probe.unlink()
+
+
+def remove_leftovers(state_dir: Path) -> None:
+    """Temporary files a killed emulator left behind (atomic writes cut short, probes)."""
+    for pattern in (".*.tmp", ".write-probe.*"):
+        for leftover in state_dir.glob(pattern):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _open_database(state_dir: Path) -> tuple[sqlite3.Connection, dict[str, bytes]]:
+    remove_leftovers(state_dir)
+    _check_writable(state_dir)
+    file = state_dir / STORE_FILE
+    legacy = state_dir / LEGACY_STORE_FILE
+    if not file.exists():
+        # Created 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+        os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        db = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+        try:
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                raise StoreFileError(f"{file} cannot be opened in WAL mode")
+            db.execute("PRAGMA synchronous=FULL")  # an acknowledged change survives a power cut
+            db.execute("CREATE TABLE IF NOT EXISTS kv(path TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            data = {str(p): bytes(v) for p, v in db.execute("SELECT path, value FROM kv")}
+            if not data and legacy.exists():
+                data = _read_snapshot(legacy)
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT INTO kv(path, value) VALUES (?, ?)", list(data.items()))
+                db.execute("COMMIT")
+                legacy.unlink()  # its content now lives in the database
+        except BaseException:
+            db.close()
+            raise
+    except sqlite3.Error as exc:
+        raise StoreFileError(f"{file} is damaged or cannot be written ({type(exc).__name__})") from None
+    return db, data
 
 
 def _read_snapshot(file: Path) -> dict[str, bytes]:
+    """The whole-store JSON snapshot of earlier emulator builds (migrated into the database)."""
     try:
         doc = json.loads(file.read_bytes())
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT or doc.get("version") != 1:

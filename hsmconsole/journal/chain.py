@@ -164,27 +164,49 @@ def _to_fields(seq: int, ts: str, prev: str, event: JournalEvent) -> dict[str, A
 _KEYS = frozenset(_to_fields(1, "", GENESIS, JournalEvent("a", "a", Outcome.OK)))
 
 
+_TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")  # as append() writes it
+
+
 def _from_fields(fields: Any) -> JournalEntry:
-    """Rebuild an entry from parsed JSON; ValueError if it is not exactly one of ours."""
-    if not isinstance(fields, dict) or set(fields) != _KEYS or fields["v"] != FORMAT_VERSION:
+    """Rebuild an entry from parsed JSON; ValueError (naming the field, never its value) if it is
+    not exactly one of ours: every field has the type and form the writer gives it, and the event
+    passes the same checks (the secret filter included) as one being written."""
+    if not isinstance(fields, dict) or set(fields) != _KEYS:
         raise ValueError("not a journal entry")
+    if type(fields["v"]) is not int or fields["v"] != FORMAT_VERSION:
+        raise ValueError("v")
     seq, ts, prev, hash_ = fields["seq"], fields["ts"], fields["prev"], fields["hash"]
-    if type(seq) is not int or not all(type(x) is str for x in (ts, prev, hash_)):
-        raise ValueError("not a journal entry")
+    if type(seq) is not int or seq < 1:
+        raise ValueError("seq")
+    if type(ts) is not str or not _TS_RE.fullmatch(ts):
+        raise ValueError("ts")
+    try:
+        datetime.fromisoformat(ts)
+    except ValueError:
+        raise ValueError("ts") from None
+    for name, value in (("prev", prev), ("hash", hash_)):
+        if type(value) is not str or not _HASH_RE.fullmatch(value):
+            raise ValueError(name)
+    for name in ("set_ids", "shares"):
+        if type(fields[name]) is not list:
+            raise ValueError(name)
+    if type(fields["outcome"]) is not str:
+        raise ValueError("outcome")
     try:
         event = JournalEvent(
             actor=fields["actor"],
             action=fields["action"],
             outcome=Outcome(fields["outcome"]),
             device_id=fields["device_id"],
-            set_ids=tuple(fields["set_ids"]) if isinstance(fields["set_ids"], list) else (),
-            share_fingerprints=(
-                tuple(fields["shares"]) if isinstance(fields["shares"], list) else ()
-            ),
+            set_ids=tuple(fields["set_ids"]),
+            share_fingerprints=tuple(fields["shares"]),
             detail=fields["detail"],
         )
-    except (JournalRefused, ValueError) as exc:
-        raise ValueError("not a journal entry") from exc
+    except JournalRefused as exc:
+        found = re.search(r"field '(\w+)'", exc.title)
+        raise ValueError(found.group(1) if found else "event") from None
+    except ValueError:
+        raise ValueError("outcome") from None
     return JournalEntry(seq, ts, prev, hash_, event)
 
 
@@ -192,9 +214,14 @@ def _parse_line(raw: bytes) -> tuple[JournalEntry | None, str]:
     """(entry, "") for a sound line; (None, why) otherwise; `why` starts "was edited" for edits."""
     try:
         fields = json.loads(raw.decode("utf-8"))
-        entry = _from_fields(fields)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None, "is not a journal entry (edited or corrupted)"
+    try:
+        entry = _from_fields(fields)
+    except ValueError as exc:
+        if str(exc) == "not a journal entry":
+            return None, "is not a journal entry (edited or corrupted)"
+        return None, f"is not in the journal's format: its field {exc} is malformed (edited or corrupted)"
     if _canonical(fields) != raw:
         return None, "was edited: it is not in the form hsmconsole writes"
     if _entry_hash(fields) != entry.hash:

@@ -178,14 +178,17 @@ def test_admin_shares_open_the_session_checked_as_shares_combine(
         path.write_bytes(encode_share(share).reveal())
         files.append(str(path))
     conf = str(setup / "conf" / "admin.toml")
-    assert main(["plan", conf, "--profile", "emu", "--admin-shares", files[0]]) == 2
+    assert main(["plan", conf, "--profile", "emu", "--share-file", files[0]]) == 2
     assert "needs 2" in capsys.readouterr().err
     unlock = split_secret(Secret("unlockunlock"), threshold=2, count=2, kind=SecretKind.UNLOCK)
     other = setup / "unlock.share"
     other.write_bytes(encode_share(unlock[0]).reveal())
-    assert main(["plan", conf, "--profile", "emu", "--admin-shares", str(other), files[0]]) == 2
+    assert main(["plan", conf, "--profile", "emu", "--share-file", str(other), "--share-file", files[0]]) == 2
     capsys.readouterr()
-    assert main(["apply", conf, "--profile", "emu", "--admin-shares", files[0], files[2], "--yes"]) == 0
+    assert (
+        main(["apply", conf, "--profile", "emu", "--share-file", files[0], "--share-file", files[2], "--yes"])
+        == 0
+    )
     journal = (setup / "data" / "hsmconsole" / "journal.jsonl").read_text()
     assert shares[0].set.set_id in journal and '"action":"admin.session.open"' in journal
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hsmconsole.emulator.hsm import DeviceState, Hsm
+from hsmconsole.emulator.errors import ApiError
+from hsmconsole.emulator.hsm import DeviceState, Hsm, Role
 from hsmconsole.emulator.store import (
     HARDWARE_FILE,
+    LEGACY_STORE_FILE,
     STORE_FILE,
     KVStore,
     StoreFileError,
+    StoreWriteError,
     load_hardware,
     path_sort_key,
 )
@@ -51,7 +57,8 @@ def test_persists_atomically_with_mode_0600(tmp_path: Path) -> None:
     kv.set("/config/version", b"1")
     kv.set("/bin", bytes(range(256)))
     file = tmp_path / STORE_FILE
-    assert stat.S_IMODE(file.stat().st_mode) == 0o600
+    for f in (file, tmp_path / f"{STORE_FILE}-wal", tmp_path / f"{STORE_FILE}-shm"):
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
     again = KVStore(tmp_path)
     assert again.snapshot() == {"/config/version": b"1", "/bin": bytes(range(256))}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -60,12 +67,35 @@ def test_persists_atomically_with_mode_0600(tmp_path: Path) -> None:
 def test_batch_writes_once_at_the_end(tmp_path: Path) -> None:
     kv = KVStore(tmp_path)
     kv.set("/a", b"1")
-    before = (tmp_path / STORE_FILE).read_bytes()
     with kv.batch():
         kv.set("/b", b"2")
         kv.delete("/a")
-        assert (tmp_path / STORE_FILE).read_bytes() == before
+        assert KVStore(tmp_path).snapshot() == {"/a": b"1"}  # nothing on disk before the end
+        assert kv.snapshot() == {"/b": b"2"}  # but the batch sees its own changes
     assert KVStore(tmp_path).snapshot() == {"/b": b"2"}
+
+
+def test_a_store_snapshot_of_earlier_builds_is_migrated(tmp_path: Path) -> None:
+    legacy = tmp_path / LEGACY_STORE_FILE
+    entries = {"/config/version": base64.b64encode(b"1").decode(), "/x": ""}
+    legacy.write_text(json.dumps({"format": "hsmconsole-emulator-kv", "version": 1, "entries": entries}))
+    assert KVStore(tmp_path).snapshot() == {"/config/version": b"1", "/x": b""}
+    assert not legacy.exists()
+    assert KVStore(tmp_path).snapshot() == {"/config/version": b"1", "/x": b""}
+
+
+def test_a_failed_write_changes_neither_disk_nor_memory(tmp_path: Path) -> None:
+    kv = KVStore(tmp_path)
+    kv.set("/a", b"1")
+    assert kv._db is not None
+    kv._db.close()  # every later statement fails, as on a disk that refuses writes
+    with pytest.raises(StoreWriteError):
+        kv.set("/a", b"2")
+    with pytest.raises(StoreWriteError), kv.batch():
+        kv.set("/b", b"2")
+        kv.delete("/a")
+    assert kv.snapshot() == {"/a": b"1"} and kv.writes == 1
+    assert KVStore(tmp_path).snapshot() == {"/a": b"1"}
 
 
 def test_replace_all_rolls_back(tmp_path: Path) -> None:
@@ -138,3 +168,86 @@ def test_device_survives_restart(tmp_path: Path) -> None:
     assert third.state is DeviceState.LOCKED
     third.unlock("unlockunlock")
     assert third.list_namespaces() == ["ns1"]
+
+
+def _device(tmp_path: Path) -> Hsm:
+    hsm = Hsm(tmp_path, device_id="DEV1")
+    hsm.provision("unlockunlock", "adminadmin", datetime.now(UTC))
+    hsm.add_user("op", "Operator", Role.OPERATOR, "operatorpass")
+    return hsm
+
+
+def test_a_change_the_disk_refuses_is_rolled_back_and_answered_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hsm = _device(tmp_path)
+    record: dict[str, Any] = {
+        "mechanisms": [], "priv": {"raw": "AAAA"}, "cert": None, "operations": 0, "restrictions": {},
+    }  # fmt: skip
+
+    def refuse(changes: object) -> None:
+        raise StoreWriteError("disk full")
+
+    monkeypatch.setattr(hsm._kv, "flush", refuse)
+    for change in (
+        lambda: hsm.put_key("", "k1", record, create=True),
+        lambda: hsm.add_user("op2", "Second", Role.OPERATOR, "operatorpass"),
+        lambda: hsm.add_user_tag("op", "berlin"),
+        lambda: hsm.set_unlock_passphrase("another-unlock", "unlockunlock"),
+        lambda: hsm.set_unattended_boot(True),
+        lambda: hsm.add_namespace("ns1"),
+    ):
+        with pytest.raises(ApiError) as info:
+            change()
+        assert (info.value.status, info.value.message) == (500, "Could not write to disk.")
+    assert hsm.list_keys("") == [] and "op2" not in hsm.list_users(None)
+    user = hsm.get_user("op")
+    assert user is not None and not user.tags
+    assert hsm.list_namespaces() == [] and hsm.get_unattended_boot() is False
+    monkeypatch.undo()
+    hsm.lock()
+    hsm.unlock("unlockunlock")  # the passphrase whose change failed was never taken
+    hsm.close()
+    again = Hsm(tmp_path)
+    again.unlock("unlockunlock")
+    assert again.list_keys("") == [] and "op2" not in again.list_users(None)
+
+
+def test_reads_and_signing_do_not_wait_for_another_request_s_disk_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hsm = _device(tmp_path)
+    record: dict[str, Any] = {
+        "mechanisms": [], "priv": {"raw": "AAAA"}, "cert": None, "operations": 0, "restrictions": {},
+    }  # fmt: skip
+    hsm.put_key("", "signer", dict(record), create=True)
+    writing, release = threading.Event(), threading.Event()
+    real = hsm._kv.flush
+
+    def slow_flush(changes: dict[str, bytes | None]) -> None:
+        writing.set()
+        release.wait(20)  # a disk that takes its time
+        real(changes)
+
+    monkeypatch.setattr(hsm._kv, "flush", slow_flush)
+    writer = threading.Thread(target=hsm.put_key, args=("", "new", dict(record)), kwargs={"create": True})
+    writer.start()
+    assert writing.wait(10)
+    done: list[bool] = []
+
+    def sign_path() -> None:  # what a signature costs the model: authenticate, read the key, count
+        assert hsm.authenticate("op", "operatorpass") is not None
+        assert hsm.get_key("", "signer") is not None
+        hsm.count_operation("", "signer")
+        done.append("new" not in hsm.list_keys(""))  # not visible before it is durable
+
+    reader = threading.Thread(target=sign_path)
+    reader.start()
+    reader.join(10)
+    finished = not reader.is_alive()
+    release.set()
+    writer.join(10)
+    reader.join(10)
+    assert finished, "a read waited for another request's disk write"
+    assert done == [True]
+    assert "new" in hsm.list_keys("")

@@ -391,3 +391,32 @@ def test_ordinary_notes_pass() -> None:
     ]
     for note in notes:
         assert not _refused_as_detail(note), note
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("set_ids", "ABCDEFGH"),
+        ("set_ids", 7),
+        ("set_ids", "b64 QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"),
+        ("shares", {"a": "b"}),
+        ("v", True),
+        ("ts", "not a time"),
+        ("ts", "2025-13-45T99:00:00.000Z"),
+        ("seq", True),
+        ("outcome", 1),
+        ("prev", "x" * 64),
+    ],
+)
+def test_a_line_in_the_wrong_format_is_refused_even_with_a_recomputed_hash(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    # The chain alone would accept these (the hash is recomputed over the forged content); they
+    # would let a line carry text the writer's secret filter refuses, so each field is checked.
+    path = tmp_path / "j"
+    make_journal(path, n=1)
+    write(path, [_recompute(lines_of(path)[0], **{field: value})])
+    problem = verify_journal(path).problem
+    assert problem is not None and problem.line == 1 and problem.kind is ProblemKind.MALFORMED
+    assert field in problem.message
+

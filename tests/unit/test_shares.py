@@ -275,3 +275,71 @@ def test_raw_base64_shares_from_pyshamir_combine_with_a_threshold() -> None:
 def test_combine_refuses_empty_input() -> None:
     with pytest.raises(InputError):
         combine_shares([])
+
+
+# --- files of many shares ----------------------------------------------------------------------
+
+
+def test_a_file_of_many_shares_parses_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counted, not timed: every character the share decoder scans. A prefix of newlines per
+    # share made a 1 MB file of 2,600 shares take a minute (quadratic in the number of shares).
+    from hsmconsole.custody import sharecode
+
+    shares = split_secret(Secret("many shares in one file"), threshold=2, count=2)
+    one = encode_share(shares[0]).reveal_str()
+    text = "\n\n".join([one] * 300)
+    scanned = [0]
+    real = sharecode._chunks
+
+    def counting(t: str, name: str, first_line: int = 1) -> list[sharecode._Chunk]:
+        scanned[0] += len(t)
+        return real(t, name, first_line)
+
+    monkeypatch.setattr(sharecode, "_chunks", counting)
+    parsed = parse_shares(text, source="many.txt")
+    assert len(parsed) == 300
+    assert scanned[0] <= len(text)
+
+
+def test_a_typo_in_a_later_share_names_its_line_in_the_whole_file() -> None:
+    shares = split_secret(Secret("line numbers of a later share"), threshold=2, count=3)
+    texts = [encode_share(s).reveal_str().strip("\n") for s in shares]
+    lines = texts[2].split("\n")
+    row = 1
+    groups = lines[row].split(" ")
+    groups[1] = groups[1][:-1] + ("A" if groups[1][-1] != "A" else "B")
+    lines[row] = " ".join(groups)
+    text = texts[0] + "\n\n" + texts[1] + "\n\n" + "\n".join(lines)
+    first_line_of_third = texts[0].count("\n") + texts[1].count("\n") + 5
+    with pytest.raises(ShareFormatError) as info:
+        parse_shares(text, source="f.txt")
+    assert info.value.line == first_line_of_third + row
+
+
+def _names(text: str, *candidates: str) -> list[str]:
+    return [c for c in candidates if c in text]
+
+
+@pytest.mark.parametrize("forged_first", [True, False])
+def test_a_forged_share_with_one_honest_share_blames_neither(forged_first: bool) -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=2, count=3)
+    forged = _forge(shares[0], threshold=3)  # named "forged"
+    honest = roundtrip(shares[1], "honest")
+    pair = [forged, honest] if forged_first else [honest, forged]
+    with pytest.raises(IntegrityError) as info:
+        combine_shares(pair)
+    title = info.value.title
+    # Both named as the pair that disagrees; the message blames neither one alone.
+    assert _names(title, "(forged)", "(honest)") == ["(forged)", "(honest)"] or _names(
+        title, "(honest)", "(forged)"
+    ) == ["(honest)", "(forged)"]
+    assert "one of them was altered" in title
+
+
+def test_a_forged_share_against_a_majority_is_named() -> None:
+    shares = split_secret(passgen.generate_passphrase(), threshold=2, count=3)
+    forged = _forge(shares[0], threshold=3)
+    with pytest.raises(IntegrityError) as info:
+        combine_shares([forged, roundtrip(shares[1], "honest1"), roundtrip(shares[2], "honest2")])
+    assert "(forged)" in info.value.title and "honest" not in info.value.title
+    assert "it was altered" in info.value.title

@@ -348,3 +348,28 @@ def test_failures_as_a_process_print_no_traceback(split5, tmp_path: Path) -> Non
         assert r.returncode == rc, (args, r.stderr)
         assert "Traceback" not in r.stderr and "Error:" not in r.stderr, (args, r.stderr)
     assert not (tmp_path / "new.hsmenv").exists() and not (tmp_path / "x").exists()
+
+
+def test_open_never_reads_the_passphrase_from_piped_stdin(split5, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The help says the passphrase is never read from a file; a pipe is a file too.
+    _, files = split5
+    sealed = tmp_path / "ok.hsmenv"
+    answers = iter(["envelope passphrase 1"] * 2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(getpass, "getpass", lambda prompt="": next(answers))
+        assert main(["shares", "seal", str(files[0]), "--out", str(sealed)]) == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    opening = ["shares", "open", str(sealed), "--out", "x"]
+    for args in (opening, ["shares", "seal", str(files[0]), "--out", "y"]):
+        r = subprocess.run(
+            [sys.executable, "-m", "hsmconsole", *args], input="envelope passphrase 1\n" * 2,
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=False, start_new_session=True,
+        )  # fmt: skip
+        assert r.returncode == 2, (args, r.stderr)
+        assert "no terminal" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    helptext = subprocess.run(
+        [sys.executable, "-m", "hsmconsole", "shares", "open", "--help"],
+        capture_output=True, text=True, env=env, check=False,
+    ).stdout  # fmt: skip
+    assert "never" in helptext and "pipe" in helptext

@@ -1,0 +1,1 @@
+"""System settings and maintenance: local checks of values, the clock drift, journaled device changes."""

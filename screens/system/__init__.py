@@ -1,0 +1,1 @@
+"""The system wing's screens: settings, TLS, update, power and factory reset of one device."""
