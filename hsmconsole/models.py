@@ -128,6 +128,8 @@ def actions_for(
             oper and admin_session,
             "" if oper and admin_session else ("needs an admin session" if oper else need_oper),
         ),
+        # Admin rotation needs only its own quorum; unlock, backup, users and TLS ask for a session.
+        Action("rotate", "Credential rotation", oper, "" if oper else need_oper),
         Action("refresh", "Refresh status", True),
     )
 

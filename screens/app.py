@@ -24,6 +24,7 @@ from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.quorum_unlock import QuorumUnlockScreen
+from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
 from screens.system.overview import SystemScreen
 
@@ -42,6 +43,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         **admin_flows(),
         # backup_first: the backup wing's screen, wired here when it lands (docs/system.md).
         "system": lambda ctx: SystemScreen(ctx, store, backup_first=None),
+        "rotate": RotationScreen,
     }
 
 

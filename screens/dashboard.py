@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from hsmconsole.access.session import AdminSession, lock_device
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
+from hsmconsole.rotation.age import ages_line, credential_ages
 from screens.base import CoreScreen, DeviceContext, banner
 from screens.dialogs import TypedConfirm
 
@@ -106,12 +107,14 @@ class DashboardScreen(CoreScreen[str]):
         yield Static("", id="trust-banner", classes="banner -insecure", markup=False)
         yield Static(f"hsmconsole: {self.ctx.profile.name}", classes="title", markup=False)
         yield Static("Reading the device status ...", id="status", markup=False)
+        yield Static("", id="ages", markup=False)
         yield Static("What you can do (Enter runs the highlighted action):", classes="section")
         yield OptionList(id="actions", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#trust-banner").display = False
+        self.query_one("#ages").display = False  # shown once the journal has been read
         self.action_refresh()
         self.set_interval(1.0, self._watch_session)
 
@@ -128,6 +131,21 @@ class DashboardScreen(CoreScreen[str]):
         client, sessions = self.client, self.ctx.sessions
         admin = sessions.admin.credentials() if sessions.admin and sessions.admin.open else None
         self.run_core("Read status", lambda: client.status(admin), self._loaded, mutation=False)
+        journal, profile = self.ctx.journal, self.ctx.profile
+        if journal is not None:
+            limit = profile.credential_max_age_days
+
+            def ages() -> str:
+                entries = journal.entries() if journal.path.exists() else []
+                return ages_line(credential_ages(entries, profile.name[:64], limit_days=limit), limit)
+
+            self.run_core("Credential ages", ages, self._ages_loaded, mutation=False,
+                          on_error=lambda err: self._ages_loaded(f"journal unreadable: {err.title}"))
+
+    def _ages_loaded(self, line: str) -> None:
+        ages = self.query_one("#ages", Static)
+        ages.update(f"{'Ages':<8} {line}")
+        ages.display = True
 
     def _loaded(self, status: DeviceStatus) -> None:
         self.status = status

@@ -11,10 +11,12 @@ from textual.widgets import Footer, Input, Static
 
 from hsmconsole.custody.quorum import ShareCollector, group_offset
 from hsmconsole.custody.sharecode import ShareFormatError
-from hsmconsole.custody.shares import SecretKind
+from hsmconsole.custody.shares import SecretKind, SetRef
 from hsmconsole.errors import HsmConsoleError
+from hsmconsole.rotation.record import void_check
 from hsmconsole.secrets import Secret
 from screens.base import CoreScreen, DeviceContext, banner
+from screens.rotation.journal import device_id, journal_for
 
 
 class QuorumScreen(CoreScreen[bool]):
@@ -63,6 +65,16 @@ class QuorumScreen(CoreScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#share", Input).focus()
+        # Shares a rotation voided (per the journal) are refused as they are typed; the journal is
+        # read off the UI thread (a long one takes a second or more).
+        ctx = self.ctx
+        journal = journal_for(ctx, None) if ctx.journal is not None or ctx.emulator else None
+        if journal is not None:
+            self.run_core("Read the journal", lambda: void_check(journal, device_id(ctx)), self._set_void,
+                          mutation=False, on_error=lambda err: None)
+
+    def _set_void(self, judge: Callable[[SetRef], str | None] | None) -> None:
+        self.collector.void = judge
 
     def _progress_text(self) -> str:
         progress = self.collector.progress()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from hsmconsole.custody.sharecode import GROUP_LEN, SEPARATORS
@@ -61,9 +62,18 @@ class ShareCollector:
     `combine` before the secret is handed out.
     """
 
-    def __init__(self, kind: SecretKind, *, expect: SetRef | None = None) -> None:
+    def __init__(
+        self,
+        kind: SecretKind,
+        *,
+        expect: SetRef | None = None,
+        void: Callable[[SetRef], str | None] | None = None,
+    ) -> None:
+        """`void` says why shares of a set generation must not be used any more (a rotation voided
+        them, as the journal records), or None; such a share is refused as it is entered."""
         self.kind = kind
         self.expect = expect
+        self.void = void
         self._shares: list[Share] = []
 
     @property
@@ -142,6 +152,12 @@ class ShareCollector:
                 f"{share.name} is of set {meta.set_id} generation {meta.generation}, "
                 f"not the expected set {self.expect.set_id} generation {self.expect.generation}",
                 "Use a share of the current set; older generations were voided by rotation.",
+            )
+        why = self.void(meta.ref) if self.void is not None else None
+        if why:
+            raise InputError(
+                f"{share.name} is void: {why}",
+                "Use a share of the current generation; void shares should be destroyed.",
             )
         first = self.set
         if first is not None and meta != first:

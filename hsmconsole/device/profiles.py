@@ -18,6 +18,7 @@ from hsmconsole.errors import InputError
 from hsmconsole.fileio import make_directory, write_private
 
 APP_NAME = "hsmconsole"
+DEFAULT_MAX_AGE_DAYS = 365
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -62,6 +63,8 @@ class Profile:
     fingerprint: str | None = None
     insecure: bool = False
     users: tuple[str, ...] = field(default_factory=tuple)
+    # Passphrase sets and the TLS certificate older than this are flagged on the dashboard.
+    credential_max_age_days: int = DEFAULT_MAX_AGE_DAYS
 
     def __post_init__(self) -> None:
         if not _PROFILE_NAME.match(self.name):
@@ -73,6 +76,11 @@ class Profile:
             raise InputError(
                 f"'{self.host}' is not a device address.",
                 "Give host or host:port, for example nethsm.example.org or 192.0.2.10:443.",
+            )
+        if not 1 <= self.credential_max_age_days <= 36500:
+            raise InputError(
+                f"A credential age limit of {self.credential_max_age_days} days is not usable.",
+                "Give 1 to 36500 days (the default is 365).",
             )
         if self.fingerprint is not None:
             object.__setattr__(self, "fingerprint", normalize_fingerprint(self.fingerprint))
@@ -112,12 +120,17 @@ class ProfileStore:
             if not isinstance(raw, dict):
                 continue
             users = raw.get("users", [])
+            max_age = raw.get("credential_max_age_days", DEFAULT_MAX_AGE_DAYS)
             profiles[name] = Profile(
                 name=name,
                 host=str(raw.get("host", "")),
                 fingerprint=raw.get("fingerprint") or None,
                 insecure=bool(raw.get("insecure", False)),
                 users=tuple(str(u) for u in users) if isinstance(users, list) else (),
+                # A hand-edited unusable limit falls back to the default rather than hide the profile.
+                credential_max_age_days=(
+                    max_age if type(max_age) is int and 1 <= max_age <= 36500 else DEFAULT_MAX_AGE_DAYS
+                ),
             )
         return profiles
 
@@ -153,6 +166,8 @@ class ProfileStore:
         table: dict[str, object] = {}
         for name, p in sorted(profiles.items()):
             entry: dict[str, object] = {"host": p.host, "insecure": p.insecure, "users": list(p.users)}
+            if p.credential_max_age_days != DEFAULT_MAX_AGE_DAYS:
+                entry["credential_max_age_days"] = p.credential_max_age_days
             if p.fingerprint:
                 entry["fingerprint"] = p.fingerprint
             table[name] = entry

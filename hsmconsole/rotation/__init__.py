@@ -1,0 +1,1 @@
+"""Credential rotation: device passphrases, user passphrases, TLS; never without a working set."""

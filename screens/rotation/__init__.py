@@ -1,0 +1,1 @@
+"""Screens of credential rotation: target, current quorum, hand-out (the ceremony's screens), recovery."""
