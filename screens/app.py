@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette, Provider
 
 from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT
 from hsmconsole.device.client import DeviceClient
@@ -23,6 +24,7 @@ from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
+from screens.palette import DashboardCommands
 from screens.quorum_unlock import QuorumUnlockScreen
 from screens.rotation.flow import RotationScreen
 from screens.signin import SignInScreen
@@ -59,7 +61,10 @@ class HsmConsoleApp(App[int]):
         Binding("f1", "app.help", "Help", priority=True, id="app.help"),
         Binding("question_mark", "app.help", "Help", show=False, id="app.help_question_mark"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        # Textual's own palette key (Ctrl+P) is taken by screens; F10 works on a Linux console.
+        Binding("f10", "commands", "Commands", show=False, id="app.commands"),
     ]
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {DashboardCommands}
 
     def __init__(
         self,
@@ -133,6 +138,12 @@ class HsmConsoleApp(App[int]):
             self.notify(reason, title="Not quitting", severity="warning", markup=False)
             return
         self.exit(0)
+
+    def action_commands(self) -> None:
+        """The command palette with the dashboard's actions (ENABLE_COMMAND_PALETTE stays off: it
+        would put a palette key in every footer and bind Ctrl+P, which screens use)."""
+        if not isinstance(self.screen, CommandPalette):
+            self.push_screen(CommandPalette(placeholder="Type a section or action, e.g. keys"))
 
     def action_help(self) -> None:
         screen = self.screen

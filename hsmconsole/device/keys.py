@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import nethsm
@@ -69,11 +70,16 @@ def list_key_ids(
     `usable_only` (for Operators) leaves out keys whose tags the caller does not carry."""
     if prefix:
         check_id(prefix, "Key id prefix")
-    return client.call(
-        "List keys",
-        creds,
-        lambda s: s.list_keys(filter="true" if usable_only else None, prefix=prefix or None),
-    )
+
+    def run(s: nethsm.NetHSM) -> list[str]:
+        if prefix or usable_only:
+            return s.list_keys(filter="true" if usable_only else None, prefix=prefix or None)
+        # The SDK validates every item of the answer through its generated schema: 0.5 s for
+        # 3,000 keys against 0.01 s for reading the JSON, which is what a long list shows first.
+        answer = s._get_api().keys_get(skip_deserialization=True)
+        return [str(item["id"]) for item in json.loads(answer.response.data)]
+
+    return client.call("List keys", creds, run)
 
 
 def get_key(client: Caller, creds: Credentials, key_id: str) -> KeyInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import nethsm
@@ -33,7 +34,12 @@ def _read(s: nethsm.NetHSM, user_id: str, with_tags: bool) -> UserInfo:
 
 def list_user_ids(client: Caller, creds: Credentials) -> list[str]:
     """Ids the caller may see: all for a root Administrator, `ns~*` for a namespace one."""
-    return client.call("List users", creds, lambda s: s.list_users())
+    def run(s: nethsm.NetHSM) -> list[str]:
+        # Read the JSON directly: the SDK's schema validation of each item is 40 times slower.
+        answer = s._get_api().users_get(skip_deserialization=True)
+        return [str(item["user"]) for item in json.loads(answer.response.data)]
+
+    return client.call("List users", creds, run)
 
 
 def get_user(client: Caller, creds: Credentials, user_id: str, *, with_tags: bool = True) -> UserInfo:

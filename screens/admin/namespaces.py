@@ -112,8 +112,11 @@ class NamespacesScreen(AdminListScreen[NamespaceInfo]):
         if info is None or self.need_actor() is None:
             return
         if not info.exists:
-            self.notify(f"Namespace {info.namespace} does not exist; delete its users on the Users screen.",
-                        severity="warning", markup=False)
+            self.notify(
+                f"Namespace {info.namespace} does not exist; delete its users on the Users screen.",
+                severity="warning",
+                markup=False,
+            )
             return
         confirm = TypedConfirm(
             f"Delete namespace {info.namespace}?", people.deletion_consequence(info), info.namespace

@@ -28,6 +28,7 @@ from screens.admin.actor import ActorChooser
 from screens.admin.forms import FormDialog, TextDialog
 from screens.admin.key_dialogs import CertificateDialog, GenerateKeyDialog, MechanismPicker
 from screens.admin.keys import KeysScreen
+from screens.admin.listing import PAGE
 from screens.admin.namespaces import NamespacesScreen
 from screens.admin.reveal import PassphraseReveal
 from screens.admin.users import UsersScreen
@@ -382,3 +383,81 @@ def _self_signed() -> bytes:
         .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+async def test_command_palette_finds_a_section(device: Profile, store: ProfileStore) -> None:
+    app = _app(store, device)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f10")
+        await settle(pilot)
+        await pilot.press(*"keys")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ActorChooser)  # the Keys section asks who acts
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_administrator_kept_in_keyring_on_request_then_reused(
+    device: Profile, store: ProfileStore, memory_keyring: MemoryKeyring
+) -> None:
+    app = _app(store, device)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("U")
+        await settle(pilot)
+        await pilot.press("end", "enter")
+        await settle(pilot)
+        await fill(pilot, "#user-id", ADMIN2[0])
+        field = app.screen.query_one("#passphrase", Input)
+        field.value = ADMIN2[1]
+        await pilot.press("tab", "space", "shift+tab", "enter")  # tick "Remember in the OS keyring"
+        await settle(pilot)
+        assert isinstance(app.screen, UsersScreen)
+        assert memory_keyring.items == {("hsmconsole", f"{device.name}/admin2"): ADMIN2[1]}
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.context is not None
+        app.context.sessions.close()  # as after the idle time: the next section asks again
+        await pilot.press("k")
+        await settle(pilot)
+        chooser = app.screen
+        assert isinstance(chooser, ActorChooser)
+        await pilot.press("enter")  # "Sign in as admin2": from the keyring, no prompt
+        await settle(pilot)
+        assert isinstance(app.screen, KeysScreen)
+        assert "Acting as admin2" in str(app.screen.query_one("#admin-actor", Static).render())
+
+
+async def test_large_list_pages_and_filters_before_every_detail_is_read(
+    device: Profile, store: ProfileStore
+) -> None:
+    client = DeviceClient(device)
+    admin = admin_creds()
+    with client.batch(admin) as batch:
+        for i in range(620):
+            keys.generate_key(
+                batch,
+                admin,
+                KeyType.CURVE25519,
+                [KeyMechanism.EDDSA_SIGNATURE],
+                key_id=f"k{i:04}",
+                tags=["blue"] if i % 10 == 0 else [],
+            )
+    app = _app(store, device)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_section(pilot, "k")
+        assert isinstance(screen, KeysScreen) and screen.catalog is not None
+        assert len(screen.catalog) == 622 and len(table_ids(screen)) == PAGE
+        assert f"rows 1-{PAGE}" in note(screen)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert table_ids(screen)[0] == f"k{PAGE - 1:04}"  # after ed1 and k0000..: the next page
+        assert len(table_ids(screen)) == PAGE
+        await fill(pilot, "#admin-filter", "tag:blue")
+        await settle(pilot)
+        assert screen.catalog.complete
+        assert table_ids(screen) == [f"k{i:04}" for i in range(0, 620, 10)]
