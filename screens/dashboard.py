@@ -93,6 +93,7 @@ class DashboardScreen(CoreScreen[str]):
         Binding("U", "flow('users')", "Users", show=False, id="dashboard.users"),
         Binding("n", "flow('namespaces')", "Namespaces", show=False, id="dashboard.namespaces"),
         Binding("k", "flow('keys')", "Keys", show=False, id="dashboard.keys"),
+        Binding("f", "flow('plan')", "Apply an administration file", show=False, id="dashboard.plan"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
     # The action list has the focus and takes Enter itself (it runs the highlighted action), so

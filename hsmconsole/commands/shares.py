@@ -136,6 +136,11 @@ def _read_shares(paths: list[str]) -> list[Share | RawShare]:
     return out
 
 
+def read_share_files(paths: list[str]) -> list[Share | RawShare]:
+    """Share files read and checked exactly as `shares combine` reads them (for other commands)."""
+    return _read_shares(paths)
+
+
 def _write_error(path: Path, exc: OSError) -> InputError:
     if isinstance(exc, NotADirectoryError):
         return InputError(
