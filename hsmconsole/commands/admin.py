@@ -14,7 +14,10 @@ from hsmconsole.errors import InputError, StateError
 if TYPE_CHECKING:
     from hsmconsole.admin.apply import ApplyReport
     from hsmconsole.admin.plan import Change, Plan
+    from hsmconsole.backup.create import BackupResult
+    from hsmconsole.device.client import Credentials, DeviceClient
     from hsmconsole.device.profiles import Profile
+    from hsmconsole.journal.chain import Journal
 
 
 def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +35,13 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.add_argument("--prune", action="store_true", help="also delete what the file leaves out (shown first)")
+    # A backup after every reconfiguration (Signstar's rule): made only when the apply succeeded.
+    p.add_argument("--backup-to", metavar="DIR", help="after a successful apply, make a backup into DIR")
+    p.add_argument("--backup-user", default="backup", metavar="ID", help="Backup-role user (default: backup)")
+    p.add_argument(
+        "--backup-user-passphrase-file", metavar="F",
+        help="file holding the Backup user's passphrase (else the OS keyring, else a prompt)",
+    )  # fmt: skip
     p.set_defaults(handler=_apply)
 
     p = sub.add_parser("inventory", help="print what the device holds (users, namespaces, keys)")
@@ -153,6 +163,7 @@ def _apply(args: argparse.Namespace) -> int:
     from hsmconsole.admin.state import compute_plan
 
     config, profile, client, journal, actors, passphrases = _setup(args, args.file)
+    backup_creds = _backup_credentials(args, profile)  # before any change: a missing file is exit 2
     try:
         plan = compute_plan(client, config, actors, prune=args.prune)
         if not args.json:
@@ -173,20 +184,59 @@ def _apply(args: argparse.Namespace) -> int:
             return 0
         if not args.yes:
             _confirm(plan)
+        backup: BackupResult | None = None
         bar = _Bar(sys.stderr.isatty() and not args.json)
         report = apply_plan(client, plan, actors, passphrases, journal=journal, progress=bar)
         bar.done()
         _remember_keyring_users(profile, report)
+        if report.ok and not report.interrupted and backup_creds is not None:
+            backup = _backup_after_apply(client, backup_creds, actors.root, args.backup_to, journal)
     finally:
         actors.forget()  # namespace administrators' passphrases read for this run
         actors.root.passphrase.wipe()
+        if backup_creds is not None:
+            backup_creds.passphrase.wipe()
     if args.json:
-        json.dump(report_json(plan, report), sys.stdout, indent=2)
+        out = report_json(plan, report)
+        if backup is not None:
+            out["backup"] = {"path": str(backup.path), "manifest": str(backup.manifest_path)}
+        json.dump(out, sys.stdout, indent=2)
         print()
     _print_report(report)
     if report.interrupted:
         return 130
     return 0 if report.ok else 1
+
+
+def _backup_credentials(args: argparse.Namespace, profile: Profile) -> Credentials | None:
+    if not args.backup_to:
+        return None
+    from hsmconsole.commands.backup_device import backup_user_credentials
+
+    return backup_user_credentials(
+        profile.name, args.backup_user, args.backup_user_passphrase_file,
+        prompt_ok=sys.stdin.isatty() and not args.yes,
+    )  # fmt: skip
+
+
+def _backup_after_apply(
+    client: DeviceClient, creds: Credentials, admin: Credentials, out_dir: str, journal: Journal | None
+) -> BackupResult:
+    """The backup `--backup-to` asks for. The apply already succeeded: a failure here says so."""
+    from hsmconsole.backup.create import create_backup
+    from hsmconsole.errors import HsmConsoleError
+
+    try:
+        # The administrator who applied lets the manifest list what the device holds now.
+        result = create_backup(client, creds, out_dir, admin=admin, journal=journal)
+    except HsmConsoleError as exc:
+        raise HsmConsoleError(
+            f"The apply succeeded, but the backup after it failed: {exc.title}",
+            exc.hint or "Make the backup with `hsmconsole backup create` before anything else changes.",
+            kind=exc.kind,
+        ) from None
+    print(f"Backup written: {result.path}", file=sys.stderr)
+    return result
 
 
 def _remember_keyring_users(profile: Profile, report: ApplyReport) -> None:

@@ -83,19 +83,26 @@ def _journal(args: argparse.Namespace, *, default: bool = True) -> Journal | Non
 
 
 def _user_credentials(args: argparse.Namespace, profile: str) -> Credentials:
-    if args.passphrase_file:
-        label = f"passphrase of {args.user}"
-        return Credentials(args.user, passphrase_from_file(args.passphrase_file, label))
-    kept = CredentialVault().get(profile, args.user)
+    return backup_user_credentials(profile, args.user, args.passphrase_file, prompt_ok=not args.no_prompt)
+
+
+def backup_user_credentials(
+    profile: str, user: str, passphrase_file: str | None, *, prompt_ok: bool
+) -> Credentials:
+    """The Backup-role user's credentials: from a file, else the OS keyring, else a hidden prompt.
+    Also used by `apply --backup-to`, which must have them before it changes anything."""
+    if passphrase_file:
+        return Credentials(user, passphrase_from_file(passphrase_file, f"passphrase of {user}"))
+    kept = CredentialVault().get(profile, user)
     if kept is not None:
-        return Credentials(args.user, kept)
-    typed = None if args.no_prompt else prompt(f"passphrase of {args.user}", optional=False)
+        return Credentials(user, kept)
+    typed = prompt(f"passphrase of {user}", optional=False) if prompt_ok else None
     if typed is None:
         raise InputError(
-            f"the passphrase of {args.user} is needed",
+            f"the passphrase of {user} is needed",
             "Give it with --passphrase-file, keep it in the OS keyring, or run at a terminal.",
         )
-    return Credentials(args.user, typed)
+    return Credentials(user, typed)
 
 
 def _admin(args: argparse.Namespace, *, required: bool = False) -> Credentials | None:

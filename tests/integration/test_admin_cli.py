@@ -217,3 +217,36 @@ def test_progress_bar_on_a_terminal_only(setup: Path) -> None:
     os.close(main_fd)
     assert proc.returncode == 0
     assert b"\r[" in seen and b"] 5/6 " in seen and b"Applied 6 change(s)." in seen
+
+
+def test_apply_with_backup_to_makes_a_backup_after_the_change(
+    setup: Path, provisioned: EmbeddedEmulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hsmconsole.device.client import Credentials, DeviceClient
+    from hsmconsole.device.profiles import ProfileStore
+    from hsmconsole.models import UserRole
+    from hsmconsole.secrets import Secret
+
+    client = DeviceClient(ProfileStore().get("emu"))
+    admin = Credentials("admin", Secret(ADMIN_PASSPHRASE))
+    client.set_backup_passphrase(admin, Secret("backup-passphrase-of-the-test"))
+    client.add_user(admin, "backup", "Backup robot", UserRole.BACKUP, Secret("backup-user-passphrase"))
+    (setup / "backup.pass").write_text("backup-user-passphrase\n")
+    conf = str(setup / "conf" / "admin.toml")
+    out_dir = setup / "backups"
+    backup_args = ["--backup-to", str(out_dir), "--backup-user-passphrase-file"]
+
+    # A missing passphrase file is bad input found before anything is changed.
+    assert main(["apply", conf, *dev(setup), "--yes", *backup_args, str(setup / "nope")]) == 2
+    capsys.readouterr()
+    assert main(["plan", conf, *dev(setup), "--check"]) == 1  # still pending: nothing was applied
+    capsys.readouterr()
+
+    good = str(setup / "backup.pass")
+    assert main(["apply", conf, *dev(setup), "--yes", "--json", *backup_args, good]) == 0
+    report = json.loads(capsys.readouterr().out)
+    made = Path(report["backup"]["path"])
+    assert made.parent == out_dir and made.exists() and (made.stat().st_mode & 0o777) == 0o600
+    manifest = json.loads(Path(report["backup"]["manifest"]).read_text())
+    assert "repo" in manifest["listed_by_device"]["namespaces"]  # made after the apply
+    assert main(["plan", conf, *dev(setup), "--check"]) == 0  # the backup came after the apply
