@@ -13,16 +13,15 @@ from typing import Any
 
 from hsmconsole.commands.common import usage
 from hsmconsole.commands.connect_args import (
-    ProgressBar,
     add_device_options,
     ask,
     confirm,
     credentials,
-    interactive,
     output_path,
     target,
     typed_confirmation,
 )
+from hsmconsole.commands.inputs import ProgressBar, interactive
 from hsmconsole.device import system as dev
 from hsmconsole.errors import InputError
 from hsmconsole.system import actions
