@@ -1,14 +1,12 @@
-"""Options and helpers for subcommands that talk to a device: profile, credentials, confirmation."""
+"""Options and helpers for subcommands that talk to a device: profile, target, credentials, output file."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from hsmconsole.commands import inputs
-from hsmconsole.commands.inputs import interactive
 from hsmconsole.custody.shares import SecretKind, Share
 from hsmconsole.custody.split import combine_shares
 from hsmconsole.device.client import Credentials, DeviceClient
@@ -98,31 +96,6 @@ def credentials(args: argparse.Namespace, profile: Profile) -> Credentials:
     if not typed:
         raise InputError("No passphrase typed; nothing was done.")
     return Credentials(user, Secret(typed, label=f"passphrase of {user}"))
-
-
-def ask(prompt: str) -> str:
-    """One answer typed on the terminal; end of input (Ctrl+D) stops, with nothing changed."""
-    try:
-        return input(prompt)
-    except EOFError:
-        raise InputError("No answer (end of input); nothing was changed.") from None
-
-
-def confirm(question: str, *, yes: bool, flag: str = "--yes") -> None:
-    """Go ahead with --yes; else ask on a terminal (anything but y/yes stops); in a script, refuse."""
-    if yes:
-        return
-    if not interactive():
-        raise InputError(f"{question} Not asked: this is not a terminal.", f"Add {flag} to go ahead.")
-    print(question, file=sys.stderr)
-    answer = ask("Go ahead? [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise InputError("Stopped; nothing was changed.")
-
-
-def typed_confirmation(prompt: str) -> str:
-    print(prompt, file=sys.stderr)
-    return ask("> ")
 
 
 def output_path(text: str) -> Path:

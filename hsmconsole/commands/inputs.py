@@ -126,6 +126,14 @@ def keyring_passphrase(profile: str, user: str) -> Secret | None:
     return CredentialVault().get(profile, user)
 
 
+def forget_keyring_passphrases(profile: str, users: tuple[str, ...] | list[str]) -> None:
+    """Drop the passphrases kept in the OS keyring for these users of a profile (it is going away:
+    a later profile of the same name may be another device, which must not get them)."""
+    vault = CredentialVault()
+    for user in users:
+        vault.forget(profile, user)
+
+
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
@@ -148,6 +156,31 @@ def read_hidden(prompt: str, *, terminal_only: bool = False) -> str | None:
             return getpass.getpass(prompt)
     except (EOFError, getpass.GetPassWarning):
         return None
+
+
+def ask(prompt: str) -> str:
+    """One answer typed on the terminal; end of input (Ctrl+D) stops, with nothing changed."""
+    try:
+        return input(prompt)
+    except EOFError:
+        raise InputError("No answer (end of input); nothing was changed.") from None
+
+
+def confirm(question: str, *, yes: bool, flag: str = "--yes") -> None:
+    """Go ahead with --yes; else ask on a terminal (anything but y/yes stops); in a script, refuse."""
+    if yes:
+        return
+    if not interactive():
+        raise InputError(f"{question} Not asked: this is not a terminal.", f"Add {flag} to go ahead.")
+    print(question, file=sys.stderr)
+    answer = ask("Go ahead? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise InputError("Stopped; nothing was changed.")
+
+
+def typed_confirmation(prompt: str) -> str:
+    print(prompt, file=sys.stderr)
+    return ask("> ")
 
 
 class ProgressBar:
