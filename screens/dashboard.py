@@ -23,8 +23,9 @@ from screens.dialogs import AskDialog, TypedConfirm
 # True when the device changed. The app registers them, so new flows need no dashboard change.
 FlowFactory = Callable[[DeviceContext], Screen[bool]]
 
-# Flows after which the device holds something the last backup does not (dismissed True = changed).
-RECONFIGURING = frozenset({"provision", "rotate", "users", "namespaces", "keys", "system", "plan"})
+# Flows after which the device holds secrets, users or keys the last backup does not (dismissed True =
+# changed). System settings are not among them: a reboot or a log level is no reason to back up.
+RECONFIGURING = frozenset({"provision", "rotate", "users", "namespaces", "keys", "plan"})
 # The flow that makes a backup; the app registers it (screens.backup.make), the dashboard offers it.
 BACKUP_FLOW = "backup-make"
 
