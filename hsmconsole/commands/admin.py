@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hsmconsole.commands.credentials import add_device_args, credentials, open_device
-from hsmconsole.commands.inputs import ProgressBar, stdin_is_terminal
+from hsmconsole.commands.inputs import ProgressBar, ask, stdin_is_terminal
 from hsmconsole.errors import InputError, StateError
 
 if TYPE_CHECKING:
@@ -116,11 +116,11 @@ def _confirm(plan: Plan) -> None:
         )
     if plan.deletions:
         word = f"delete {len(plan.deletions)}"
-        answer = input(f"{len(plan.deletions)} deletion(s) above cannot be undone. Type '{word}' to go on: ")
+        answer = ask(f"{len(plan.deletions)} deletion(s) above cannot be undone. Type '{word}' to go on: ")
         if answer.strip() != word:
             raise InputError("not confirmed; nothing was changed")
         return
-    answer = input(f"Apply these {len(plan.changes)} change(s)? [y/N] ")
+    answer = ask(f"Apply these {len(plan.changes)} change(s)? [y/N] ")
     if answer.strip().lower() not in ("y", "yes"):
         raise InputError("not confirmed; nothing was changed")
 

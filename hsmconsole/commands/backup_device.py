@@ -23,7 +23,7 @@ from hsmconsole.commands.backup_input import (
     obtain,
     unlock_source,
 )
-from hsmconsole.commands.inputs import ProgressBar, stdin_is_terminal
+from hsmconsole.commands.inputs import ProgressBar, ask, stdin_is_terminal
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import ProfileStore, default_data_dir
 from hsmconsole.errors import InputError, IntegrityError
@@ -137,7 +137,7 @@ def _confirm(args: argparse.Namespace) -> None:
             "a partial restore needs a typed confirmation",
             f"Run at a terminal, or give --confirm {CONFIRM_WORD} after reading the summary.",
         )
-    typed = input(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
+    typed = ask(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
     if typed != CONFIRM_WORD:
         raise InputError("not confirmed", "Nothing was restored.")
 
