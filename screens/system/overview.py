@@ -114,6 +114,10 @@ class SystemScreen(SystemBase):
     def on_screen_resume(self) -> None:
         session = self.ctx.sessions.admin
         # A reboot, reset or installed update closed the session: _returned goes back instead.
+        # While a change runs (a reboot just confirmed), a read would race it and fail on the
+        # rebooting device, putting an error over this screen as it leaves.
+        if self._mutating:
+            return
         if self.overview is not None and session is not None and session.open:
             self.action_refresh()
 

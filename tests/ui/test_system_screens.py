@@ -270,6 +270,12 @@ async def test_reboot_behind_a_typed_confirmation(rig: Rig) -> None:
     await rig.pilot.press(*"reboot", "enter")
     await settle(rig.pilot)
     assert rig.client.state() is DeviceState.LOCKED
+    # The worker's result closes the screen a few messages later (dismiss awaits the pop): give
+    # the app those turns rather than asserting between them.
+    for _ in range(100):
+        if isinstance(rig.app.screen, DashboardScreen):
+            break
+        await rig.pilot.pause(0.05)
     assert isinstance(rig.app.screen, DashboardScreen)
 
 

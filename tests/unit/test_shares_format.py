@@ -524,13 +524,20 @@ def test_a_share_with_a_look_alike_prefix_pasted_without_spaces_is_ours() -> Non
 def test_raw_base64_shares_are_still_raw() -> None:
     # 15-byte parts are 20 base64 characters without padding: about a quarter use only share
     # characters, so the group checks, not the letters, must tell them from ours.
-    only_share_characters = 0
+    # By design (sharecode.looks_like_share) text of share characters whose 2nd and 3rd groups
+    # pass their checks (1 in 1024) is read as ours: such a raw share is refused with a message,
+    # never combined wrongly. So about 1 in 4,000 parts here is refused; more than 3 would be a bug.
+    only_share_characters = refused = 0
     for _ in range(200):
         part = base64.b64encode(bytes(pyshamir.split(b"fourteen bytes", 3, 2)[0])).decode()
-        parsed = parse_shares(part + "\n", source="vault")
+        try:
+            parsed = parse_shares(part + "\n", source="vault")
+        except ShareFormatError:
+            refused += 1
+            continue
         assert isinstance(parsed[0], RawShare)
         only_share_characters += all(c in ALPHABET + ALPHABET.lower() + "OoIiLl" for c in part)
-    assert only_share_characters > 10
+    assert only_share_characters > 10 and refused <= 3
     two = [base64.b64encode(bytes(p)).decode() for p in pyshamir.split(b"x" * 30, 2, 2)]
     assert all(isinstance(p, RawShare) for p in parse_shares(f"{two[0]}\n\n{two[1]}\n"))
 
