@@ -29,8 +29,8 @@ class SignedIn:
             what = f"it can read the device metrics ({c.metrics} values)."
         elif c.role is UserRole.BACKUP:
             what = (
-                "passphrase accepted. The device allows a Backup user one thing, making a backup, "
-                "which this console does not offer yet: signing in only checked the passphrase."
+                "passphrase accepted. A Backup user may only download backups: choose Backups, "
+                "then Make a backup, on the dashboard."
             )
         else:
             what = "passphrase accepted, but its namespace does not exist, so it may do nothing."

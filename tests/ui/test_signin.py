@@ -146,6 +146,9 @@ async def test_not_kept_unless_asked_and_roles_are_recognised(
         assert "metrics1 (Metrics): it can read the device metrics" in _result(screen)
         await _type_new_user(pilot, "backup1", USERS["backup1"][1], remember=False)
         assert "backup1 (Backup): passphrase accepted" in _result(screen)
+        # Backups exist now: the person is told where, not that the console cannot make them.
+        assert "choose Backups, then Make a backup" in _result(screen)
+        assert "not offer" not in _result(screen)
         assert "was not kept" in _result(screen)
     assert memory_keyring.items == {}
     assert store.get(operational.name).users == ("backup1", "metrics1")  # most recent first
