@@ -19,7 +19,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _build_parser() -> argparse.ArgumentParser:
     # Feature modules own their subcommands' arguments; they are imported here, not at module
     # import time of the core, and none of them imports Textual.
-    from hsmconsole.commands import backup, emulator, journal, shares, tui
+    from hsmconsole.commands import admin, backup, emulator, journal, profile, shares, tui
     from hsmconsole.commands import system as system_cmd
 
     parser = argparse.ArgumentParser(
@@ -27,7 +27,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Administer Nitrokey NetHSMs: ceremonies, custodian shares, journal, emulator.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (tui, emulator, shares, journal, system_cmd, backup):
+    for group in (tui, emulator, shares, journal, system_cmd, backup, profile, admin):
         group.configure(sub)
     return parser
 

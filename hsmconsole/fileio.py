@@ -13,7 +13,7 @@ from pathlib import Path
 _UNSUPPORTED = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS})
 
 
-def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> Path:
+def write_private(path: Path | str, data: bytes, *, overwrite: bool = False, sync: bool = True) -> Path:
     """Write `data` to `path` atomically with mode 0600.
 
     The bytes go to a temporary file in the same directory (created 0600 by mkstemp), are fsynced,
@@ -32,7 +32,8 @@ def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> 
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         try:
             os.chmod(tmp, 0o600)
         except OSError as exc:
@@ -48,13 +49,30 @@ def write_private(path: Path | str, data: bytes, *, overwrite: bool = False) -> 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if sync:
+        _sync_directory(directory)
+    return target
+
+
+def sync_paths(paths: list[Path]) -> None:
+    """fsync files written with `sync=False`, then their directories (each once)."""
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for directory in dict.fromkeys(p.parent for p in paths):
+        _sync_directory(directory)
+
+
+def _sync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):
         dfd = os.open(directory, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    return target
 
 
 def _create_from(tmp: str, target: Path) -> None:

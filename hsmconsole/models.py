@@ -148,4 +148,5 @@ def _administration(oper: bool) -> tuple[Action, ...]:
         Action("users", "Users", oper, why),
         Action("namespaces", "Namespaces", oper, why),
         Action("keys", "Keys", oper, why),
+        Action("plan", "Apply an administration file", oper, why),
     )

@@ -23,7 +23,7 @@ from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions, as_console_error, quit_refusal
 from screens.ceremony.flow import CeremonyScreen
 from screens.connect import ConnectScreen
-from screens.dashboard import DashboardScreen, FlowFactory
+from screens.dashboard import BACKUP_FLOW, DashboardScreen, FlowFactory
 from screens.dialogs import ErrorDialog
 from screens.help import HelpScreen, help_rows, key_display, screen_name, typing_into
 from screens.palette import DashboardCommands
@@ -45,6 +45,7 @@ def default_flows(store: ProfileStore | None = None) -> dict[str, FlowFactory]:
         "backup-passphrase": BackupPassphraseScreen,
         "signin": lambda ctx: SignInScreen(ctx, store),
         "backup": lambda ctx: BackupMenuScreen(ctx, store),
+        BACKUP_FLOW: MakeBackupScreen,  # offered by the dashboard after a flow changed the device
         # backup_first: the factory reset offers to make a backup first (dismisses True if made).
         "system": lambda ctx: SystemScreen(ctx, store, backup_first=MakeBackupScreen),
         "rotate": RotationScreen,

@@ -17,11 +17,17 @@ from hsmconsole.device.client import DeviceClient
 from hsmconsole.models import Action, DeviceState, DeviceStatus, TlsTrust, actions_for
 from hsmconsole.rotation.age import ages_line, credential_ages
 from screens.base import CoreScreen, DeviceContext, banner, help_binding, highlighted_id, refill_options
-from screens.dialogs import TypedConfirm
+from screens.dialogs import AskDialog, TypedConfirm
 
 # A flow is a screen started from a dashboard action (keyed by models.Action.id); it dismisses
 # True when the device changed. The app registers them, so new flows need no dashboard change.
 FlowFactory = Callable[[DeviceContext], Screen[bool]]
+
+# Flows after which the device holds secrets, users or keys the last backup does not (dismissed True =
+# changed). System settings are not among them: a reboot or a log level is no reason to back up.
+RECONFIGURING = frozenset({"provision", "rotate", "users", "namespaces", "keys", "plan"})
+# The flow that makes a backup; the app registers it (screens.backup.make), the dashboard offers it.
+BACKUP_FLOW = "backup-make"
 
 
 def _short(fingerprint: str) -> str:
@@ -92,6 +98,7 @@ class DashboardScreen(CoreScreen[str]):
         Binding("b", "flow('backup')", "Backups", show=False, id="dashboard.backup"),
         Binding("y", "flow('system')", "System", show=False, id="dashboard.system"),
         Binding("o", "flow('rotate')", "Credential rotation", show=False, id="dashboard.rotate"),
+        Binding("f", "flow('plan')", "Apply an administration file", show=False, id="dashboard.plan"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})
     # The action list has the focus and takes Enter itself (it runs the highlighted action), so
@@ -240,10 +247,27 @@ class DashboardScreen(CoreScreen[str]):
             label = act.label if act else action_id
             self.notify(f"{label} is not available in this version.", severity="warning", markup=False)
             return
-        self.app.push_screen(factory(self.ctx), self._flow_done)
+        self.app.push_screen(factory(self.ctx), lambda changed: self._flow_done(action_id, changed))
 
-    def _flow_done(self, changed: bool | None) -> None:
+    def _flow_done(self, action_id: str, changed: bool | None) -> None:
         self.action_refresh()
+        if changed and action_id in RECONFIGURING and BACKUP_FLOW in self.flows:
+            # Signstar's rule: a backup after every reconfiguration, or the last backup no longer
+            # restores what the device holds. Offered, not forced: the Backup user may be elsewhere.
+            self.app.push_screen(
+                AskDialog(
+                    "The device changed: make a backup now?",
+                    "The last backup does not hold this change. A Backup-role user's passphrase is "
+                    "needed; the backup is written 0600 with its manifest.",
+                    "Make a backup",
+                    "Later",
+                ),
+                self._backup_offer_answered,
+            )
+
+    def _backup_offer_answered(self, yes: bool | None) -> None:
+        if yes:
+            self.app.push_screen(self.flows[BACKUP_FLOW](self.ctx), lambda _made: self.action_refresh())
 
     def action_lock(self) -> None:
         # The key l says what the dimmed list entry says (models.actions_for), nothing else.

@@ -253,8 +253,14 @@ def delete_namespace(client: DeviceClient, actor: Actor, journal: Journal | None
     """Delete a namespace and every key in it (its users stay, powerless)."""
     if actor.namespace:
         raise AuthError("Only a root Administrator deletes namespaces.", "")
-    journaled(client, actor, journal, "admin.namespace.delete", namespace,
-              lambda: dev_ns.delete_namespace(client, actor.credentials(), namespace))
+    journaled(
+        client,
+        actor,
+        journal,
+        "admin.namespace.delete",
+        namespace,
+        lambda: dev_ns.delete_namespace(client, actor.credentials(), namespace),
+    )
 
 
 def deletion_consequence(info: NamespaceInfo) -> str:

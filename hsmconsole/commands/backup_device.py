@@ -17,16 +17,14 @@ from hsmconsole.backup.restore import (
     unlock_restored,
 )
 from hsmconsole.commands.backup_input import (
-    Bar,
     Obtained,
     add_secret_options,
+    backup_user_credentials,
     obtain,
-    passphrase_from_file,
-    prompt,
     unlock_source,
 )
+from hsmconsole.commands.inputs import ProgressBar, ask, stdin_is_terminal
 from hsmconsole.device.client import Credentials, DeviceClient
-from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import ProfileStore, default_data_dir
 from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.journal.chain import Journal
@@ -83,19 +81,7 @@ def _journal(args: argparse.Namespace, *, default: bool = True) -> Journal | Non
 
 
 def _user_credentials(args: argparse.Namespace, profile: str) -> Credentials:
-    if args.passphrase_file:
-        label = f"passphrase of {args.user}"
-        return Credentials(args.user, passphrase_from_file(args.passphrase_file, label))
-    kept = CredentialVault().get(profile, args.user)
-    if kept is not None:
-        return Credentials(args.user, kept)
-    typed = None if args.no_prompt else prompt(f"passphrase of {args.user}", optional=False)
-    if typed is None:
-        raise InputError(
-            f"the passphrase of {args.user} is needed",
-            "Give it with --passphrase-file, keep it in the OS keyring, or run at a terminal.",
-        )
-    return Credentials(args.user, typed)
+    return backup_user_credentials(profile, args.user, args.passphrase_file, prompt_ok=not args.no_prompt)
 
 
 def _admin(args: argparse.Namespace, *, required: bool = False) -> Credentials | None:
@@ -119,7 +105,7 @@ def _create(args: argparse.Namespace) -> int:
     creds = _user_credentials(args, profile.name)
     backup = obtain(args, "backup", required=False, ask=False)
     admin = _admin(args)
-    bar = Bar("Downloading backup")
+    bar = ProgressBar("Downloading backup")
     try:
         result = create_backup(
             DeviceClient(profile), creds, Path(args.out_dir),
@@ -146,12 +132,12 @@ def _confirm(args: argparse.Namespace) -> None:
         if args.confirm != CONFIRM_WORD:
             raise InputError(f"--confirm takes the word '{CONFIRM_WORD}'", "Nothing was restored.")
         return
-    if args.no_prompt or not sys.stdin.isatty():
+    if args.no_prompt or not stdin_is_terminal():
         raise InputError(
             "a partial restore needs a typed confirmation",
             f"Run at a terminal, or give --confirm {CONFIRM_WORD} after reading the summary.",
         )
-    typed = input(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
+    typed = ask(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
     if typed != CONFIRM_WORD:
         raise InputError("not confirmed", "Nothing was restored.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,6 +166,8 @@ class Settings:
         """Keep the offset from host time; `persist` it unless the device is unprovisioned."""
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        self.time_offset = round((when - datetime.now(UTC)).total_seconds())
+        # Whole seconds, rounded up: a clock set to T never reads back as before T (round() could
+        # give T - 0.5 s, which a read at once shows as the second before, e.g. the year before).
+        self.time_offset = math.ceil((when - datetime.now(UTC)).total_seconds())
         if persist:
             self._cfg.set("time-offset", str(self.time_offset).encode("ascii"))

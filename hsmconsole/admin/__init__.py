@@ -1,0 +1,1 @@
+"""Administration: the declarative configuration (parse, plan, apply) for users, namespaces and keys."""
