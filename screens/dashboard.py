@@ -94,6 +94,10 @@ class DashboardScreen(CoreScreen[str]):
         Binding("U", "flow('users')", "Users", show=False, id="dashboard.users"),
         Binding("n", "flow('namespaces')", "Namespaces", show=False, id="dashboard.namespaces"),
         Binding("k", "flow('keys')", "Keys", show=False, id="dashboard.keys"),
+        # The list scrolls at 80x24: every section also has a key of its own (listed in help).
+        Binding("b", "flow('backup')", "Backups", show=False, id="dashboard.backup"),
+        Binding("y", "flow('system')", "System", show=False, id="dashboard.system"),
+        Binding("o", "flow('rotate')", "Credential rotation", show=False, id="dashboard.rotate"),
         Binding("f", "flow('plan')", "Apply an administration file", show=False, id="dashboard.plan"),
     ]
     MUTATIONS = frozenset({"run_selected", "flow", "lock", "connections"})

@@ -1,4 +1,4 @@
-"""Sign in as a day-to-day user (Operator, Metrics, Backup): passphrase from the keyring or typed, checked."""
+"""Sign in a day-to-day user (Operator, Metrics, Backup, Administrator other than admin), checked."""
 
 from __future__ import annotations
 
@@ -10,18 +10,19 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hsmconsole.access.signin import SignedIn, refuse_administrator, sign_in
+from hsmconsole.admin.actor import Actor
 from hsmconsole.device.client import Credentials, WrongCredentials
 from hsmconsole.device.profiles import ProfileStore
 from hsmconsole.errors import HsmConsoleError
+from hsmconsole.inventory import split_user_id
 from screens.base import CoreScreen, DeviceContext, banner, help_binding, highlighted_id, refill_options
 from screens.dialogs import AskDialog, PassphraseAnswer, PassphrasePrompt
 
 NEW_USER = "+new"  # option id; NetHSM user ids cannot contain "+"
 
 EXPLAIN = (
-    "For Operator, Metrics and Backup users: the passphrase is checked with the device. "
-    "Administrators never sign in here and their passphrases are never kept: use a quorum "
-    "admin session."
+    "The passphrase is checked with the device. An Administrator signed in here (never admin, "
+    "whose passphrase only a quorum rebuilds) acts in Users, Namespaces and Keys."
 )
 
 
@@ -134,12 +135,14 @@ class SignInScreen(CoreScreen[bool]):
 
     def _check(self, creds: Credentials, *, from_keyring: bool, remember: bool = False) -> None:
         client, vault, journal = self.ctx.client, self.ctx.vault, self.ctx.journal
+        idle = self.ctx.sessions.idle_timeout
         user = creds.user_id
         self._result(f"Checking {user} with the device ...")
         self.run_core(
             "Sign in",
             lambda: sign_in(
-                client, vault, creds, from_keyring=from_keyring, remember=remember, journal=journal
+                client, vault, creds, from_keyring=from_keyring, remember=remember, journal=journal,
+                administrators=True, idle_timeout=idle,
             ),
             self._signed_in,
             mutation=True,
@@ -148,6 +151,13 @@ class SignInScreen(CoreScreen[bool]):
 
     def _signed_in(self, result: SignedIn) -> None:
         self.signed_in = True
+        if result.session is not None:
+            # The admin screens act as this administrator from now on (admin/actor.current_actor).
+            sessions = self.ctx.sessions
+            if sessions.administrator is not None:
+                sessions.administrator.session.wipe()
+            namespace = split_user_id(result.check.user_id)[0]
+            sessions.administrator = Actor(result.session, namespace, quorum=False)
         try:
             if self.store is not None:
                 self.ctx.profile = self.store.remember_user(self.ctx.profile, result.check.user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hsmconsole.access.session import DEFAULT_IDLE_TIMEOUT, AdminSession
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.errors import AuthError, HsmConsoleError, InputError
@@ -19,6 +20,8 @@ class SignedIn:
     from_keyring: bool  # the passphrase came from the OS keyring, not from the keyboard
     kept: bool  # the passphrase is in the OS keyring now
     keep_failed: bool = False  # the person asked to keep it, but the keyring refused
+    # An Administrator other than `admin`: its credentials, held (idle timeout) for the admin screens.
+    session: AdminSession | None = None
 
     def summary(self) -> str:
         c = self.check
@@ -27,10 +30,12 @@ class SignedIn:
             what = f"it sees {c.keys} key{'s' if c.keys != 1 else ''}."
         elif c.role is UserRole.METRICS:
             what = f"it can read the device metrics ({c.metrics} values)."
+        elif c.role is UserRole.ADMINISTRATOR:
+            what = "it administers Users, Namespaces and Keys from the dashboard until it is unused too long."
         elif c.role is UserRole.BACKUP:
             what = (
-                "passphrase accepted. The device allows a Backup user one thing, making a backup, "
-                "which this console does not offer yet: signing in only checked the passphrase."
+                "passphrase accepted. A Backup user may only download backups: choose Backups, "
+                "then Make a backup, on the dashboard."
             )
         else:
             what = "passphrase accepted, but its namespace does not exist, so it may do nothing."
@@ -66,31 +71,40 @@ def sign_in(
     from_keyring: bool,
     remember: bool,
     journal: Journal | None = None,
+    administrators: bool = False,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> SignedIn:
     """Check a day-to-day user's passphrase with the device; keep it in the keyring only when the
-    person asked, the device accepted it, and the user is not an Administrator. The passphrase
-    in `creds` is wiped afterwards in every case."""
+    person asked and the device accepted it. `admin` is always refused; another Administrator only
+    unless `administrators`, and then its credentials are held in `SignedIn.session` (the caller
+    wipes them); in every other case the passphrase in `creds` is wiped afterwards."""
     profile = client.profile.name
+    session: AdminSession | None = None
     try:
         refuse_administrator(creds.user_id)
         check = client.check_user(creds)
-        if check.role is UserRole.ADMINISTRATOR:
+        if check.role is UserRole.ADMINISTRATOR and not administrators:
             raise _AdministratorRefused(
                 f"{creds.user_id} is an Administrator: administrators do not sign in here.",
                 "Administrator passphrases are never kept in the OS keyring; open a quorum admin "
                 "session from the dashboard instead.",
             )
         kept, keep_failed = from_keyring, False
-        if remember and not from_keyring:
+        # An Administrator's passphrase only ever goes to the keyring of a pinned profile.
+        may_keep = check.role is not UserRole.ADMINISTRATOR or client.profile.pinned
+        if remember and not from_keyring and may_keep:
             kept = vault.set(profile, creds.user_id, creds.passphrase)
             keep_failed = not kept
+        if check.role is UserRole.ADMINISTRATOR:
+            session = AdminSession(creds, idle_timeout=idle_timeout)
     except HsmConsoleError as exc:
         # Refused: we declined (an administrator); failed: the device or the keyring said no.
         outcome = Outcome.REFUSED if isinstance(exc, InputError | _AdministratorRefused) else Outcome.FAILED
         record(journal, "user.signin", outcome, actor=creds.user_id, device_id=profile, detail=exc.kind.value)
         raise
     finally:
-        creds.passphrase.wipe()
+        if session is None:
+            creds.passphrase.wipe()
     role = check.role.value if check.role else "no role"
     record(journal, "user.signin", Outcome.OK, actor=creds.user_id, device_id=profile, detail=role)
-    return SignedIn(check, from_keyring=from_keyring, kept=kept, keep_failed=keep_failed)
+    return SignedIn(check, from_keyring=from_keyring, kept=kept, keep_failed=keep_failed, session=session)

@@ -10,7 +10,7 @@ import nethsm
 import pytest
 from keyring.backends import fail
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from hsmconsole.device.client import Credentials
 from hsmconsole.device.credentials import CredentialVault
@@ -18,6 +18,7 @@ from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.device.tls import pin_sdk
 from hsmconsole.models import UserRole
 from hsmconsole.secrets import Secret
+from screens.admin.users import UsersScreen
 from screens.app import HsmConsoleApp
 from screens.connect import ConnectScreen
 from screens.dashboard import DashboardScreen
@@ -146,13 +147,16 @@ async def test_not_kept_unless_asked_and_roles_are_recognised(
         assert "metrics1 (Metrics): it can read the device metrics" in _result(screen)
         await _type_new_user(pilot, "backup1", USERS["backup1"][1], remember=False)
         assert "backup1 (Backup): passphrase accepted" in _result(screen)
+        # Backups exist now: the person is told where, not that the console cannot make them.
+        assert "choose Backups, then Make a backup" in _result(screen)
+        assert "not offer" not in _result(screen)
         assert "was not kept" in _result(screen)
     assert memory_keyring.items == {}
     assert store.get(operational.name).users == ("backup1", "metrics1")  # most recent first
 
 
 @pytest.mark.slow
-async def test_administrators_never_sign_in_nor_reach_the_keyring(
+async def test_admin_never_signs_in_another_administrator_does_and_acts_in_users(
     operational: Profile, store: ProfileStore, memory_keyring: MemoryKeyring
 ) -> None:
     app = _app(store, operational)
@@ -160,10 +164,21 @@ async def test_administrators_never_sign_in_nor_reach_the_keyring(
         screen = await _open_signin(pilot)
         await _type_new_user(pilot, "admin", ADMIN, remember=True)
         assert any("admin is the administrator" in n.message for n in app._notifications)
-        await _type_new_user(pilot, "alice", USERS["alice"][1], remember=True)
-        assert "alice is an Administrator" in _result(screen)
-    assert memory_keyring.items == {}
-    assert store.get(operational.name).users == ()
+        assert app.context is not None and app.context.sessions.administrator is None
+        await _type_new_user(pilot, "alice", USERS["alice"][1], remember=False)
+        assert "alice (Administrator): it administers Users" in _result(screen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("U")  # straight to Users: no "who acts?" question, alice acts
+        await settle(pilot)
+        users_screen = app.screen
+        assert isinstance(users_screen, UsersScreen)
+        assert "Acting as alice (root Administrator, signed in)" in str(
+            users_screen.query_one("#admin-actor", Static).render()
+        )
+        assert users_screen.query_one("#admin-table", DataTable).row_count == len(USERS) + 1  # and admin
+    assert memory_keyring.items == {}  # admin asked to be kept and was not; alice was not asked
+    assert store.get(operational.name).users == ("alice",)
 
 
 async def test_refused_kept_passphrase_is_offered_to_be_forgotten(

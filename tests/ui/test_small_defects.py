@@ -133,4 +133,6 @@ def test_shares_of_two_sets_are_refused_in_plain_words() -> None:
 def test_backup_sign_in_says_what_exists() -> None:
     text = SignedIn(UserCheck("backup", UserRole.BACKUP), from_keyring=False, kept=False).summary()
     assert "may only make backups" not in text
-    assert "does not offer yet" in text and "only checked the passphrase" in text
+    # Backups exist (the dashboard's Backups entry): say where, not that there are none.
+    assert "does not offer yet" not in text
+    assert "may only download backups: choose Backups, then Make a backup" in text
