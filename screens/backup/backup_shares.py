@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from hsmconsole.custody.shares import SecretKind
+from hsmconsole.errors import InputError
 from hsmconsole.secrets import Secret
 from screens.base import DeviceContext
 from screens.quorum import QuorumScreen
@@ -40,6 +42,12 @@ class BackupSharesScreen(QuorumScreen):
         """The combined passphrase, once: the screen keeps no reference to it afterwards."""
         secret, self._secret = self._secret, None
         return secret
+
+
+def require_file(path: str) -> None:
+    """Before custodians are called to the keyboard: the backup file must be there to open."""
+    if not Path(path).is_file():
+        raise InputError(f"No backup file at {path}", "Check the path, then run again.")
 
 
 def ask_backup_shares(

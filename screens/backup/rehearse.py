@@ -10,7 +10,7 @@ from hsmconsole.backup.rehearse import Rehearsal, rehearse
 from hsmconsole.device.client import Credentials
 from hsmconsole.errors import InputError
 from hsmconsole.secrets import Secret
-from screens.backup.backup_shares import ask_backup_shares
+from screens.backup.backup_shares import ask_backup_shares, require_file
 from screens.backup.form import BackupForm, Field
 from screens.backup.rehearse_quorum import RehearseQuorumScreen
 
@@ -38,6 +38,12 @@ class RehearseScreen(BackupForm):
             _wipe(backup, unlock, admin)
             raise InputError("Give the backup file's path.")
         if backup is None:
+            try:
+                require_file(path)
+            except InputError:
+                _wipe(unlock, admin)
+                raise
+
             # As on the day: the backup custodians prove their shares, one at a time.
             def cancelled() -> None:
                 _wipe(unlock, admin)

@@ -20,7 +20,7 @@ from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from screens.admin_session import AdminSessionScreen
-from screens.backup.backup_shares import ask_backup_shares
+from screens.backup.backup_shares import ask_backup_shares, require_file
 from screens.backup.form import BackupForm, Field
 from screens.base import DeviceContext
 from screens.dialogs import TypedConfirm
@@ -80,6 +80,7 @@ class RestoreScreen(BackupForm):
         typed = self.secret("backup", "backup passphrase")
         self._forget()
         if typed is None:
+            require_file(path)
             # The usual way: the backup custodians, one at a time, as the unlock step does.
             ask_backup_shares(self, "opens the backup before anything is sent to the device",
                               lambda secret: self._plan(path, secret),

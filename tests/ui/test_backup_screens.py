@@ -187,6 +187,8 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
             wizard = await _open_from_menu(pilot, "restore")
             assert isinstance(wizard, RestoreScreen)
             # The backup passphrase field left empty: the backup custodians enter their shares.
+            await _fill(pilot, wizard, {"file": str(tmp_path / "no-such.nethsm-backup")})
+            assert _current(pilot) is wizard  # a wrong path: no custodian is called to the keyboard
             await _fill(pilot, wizard, {"file": str(made)})
             assert isinstance(pilot.app.screen, BackupSharesScreen)
             backup = shares(BACKUP, SecretKind.BACKUP)
