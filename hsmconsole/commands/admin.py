@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from hsmconsole.commands.credentials import add_device_args, credentials, open_device
+from hsmconsole.commands.inputs import ProgressBar, ask, stdin_is_terminal
 from hsmconsole.errors import InputError, StateError
 
 if TYPE_CHECKING:
     from hsmconsole.admin.apply import ApplyReport
-    from hsmconsole.admin.plan import Change, Plan
+    from hsmconsole.admin.plan import Plan
     from hsmconsole.backup.create import BackupResult
     from hsmconsole.device.client import Credentials, DeviceClient
     from hsmconsole.device.profiles import Profile
@@ -109,40 +109,18 @@ def _plan(args: argparse.Namespace) -> int:
     return 1 if args.check and not plan.empty else 0
 
 
-class _Bar:
-    """A progress line on a terminal's stderr; nothing at all in a pipe."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.started = time.monotonic()
-
-    def __call__(self, index: int, total: int, change: Change) -> None:
-        if not self.enabled:
-            return
-        width = 24
-        filled = width * index // max(total, 1)
-        text = change.describe()[2:][:38]
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {index}/{total} {text:<38}")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r" + " " * 79 + "\r")
-            sys.stderr.flush()
-
-
 def _confirm(plan: Plan) -> None:
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise InputError(
             "apply asks for confirmation on a terminal", "In scripts, review `plan` and pass --yes."
         )
     if plan.deletions:
         word = f"delete {len(plan.deletions)}"
-        answer = input(f"{len(plan.deletions)} deletion(s) above cannot be undone. Type '{word}' to go on: ")
+        answer = ask(f"{len(plan.deletions)} deletion(s) above cannot be undone. Type '{word}' to go on: ")
         if answer.strip() != word:
             raise InputError("not confirmed; nothing was changed")
         return
-    answer = input(f"Apply these {len(plan.changes)} change(s)? [y/N] ")
+    answer = ask(f"Apply these {len(plan.changes)} change(s)? [y/N] ")
     if answer.strip().lower() not in ("y", "yes"):
         raise InputError("not confirmed; nothing was changed")
 
@@ -185,9 +163,14 @@ def _apply(args: argparse.Namespace) -> int:
         if not args.yes:
             _confirm(plan)
         backup: BackupResult | None = None
-        bar = _Bar(sys.stderr.isatty() and not args.json)
-        report = apply_plan(client, plan, actors, passphrases, journal=journal, progress=bar)
-        bar.done()
+        bar = ProgressBar(enabled=False if args.json else None, width=24, counts=True, keep=False)
+        try:
+            report = apply_plan(
+                client, plan, actors, passphrases, journal=journal,
+                progress=lambda index, total, change: bar(index, total, f"{change.describe()[2:][:38]:<38}"),
+            )  # fmt: skip
+        finally:
+            bar.close()
         _remember_keyring_users(profile, report)
         if report.ok and not report.interrupted and backup_creds is not None:
             backup = _backup_after_apply(client, backup_creds, actors.root, args.backup_to, journal)
@@ -211,11 +194,11 @@ def _apply(args: argparse.Namespace) -> int:
 def _backup_credentials(args: argparse.Namespace, profile: Profile) -> Credentials | None:
     if not args.backup_to:
         return None
-    from hsmconsole.commands.backup_device import backup_user_credentials
+    from hsmconsole.commands.backup_input import backup_user_credentials
 
     return backup_user_credentials(
         profile.name, args.backup_user, args.backup_user_passphrase_file,
-        prompt_ok=sys.stdin.isatty() and not args.yes,
+        prompt_ok=stdin_is_terminal() and not args.yes,
     )  # fmt: skip
 
 

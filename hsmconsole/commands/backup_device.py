@@ -17,16 +17,14 @@ from hsmconsole.backup.restore import (
     unlock_restored,
 )
 from hsmconsole.commands.backup_input import (
-    Bar,
     Obtained,
     add_secret_options,
+    backup_user_credentials,
     obtain,
-    passphrase_from_file,
-    prompt,
     unlock_source,
 )
+from hsmconsole.commands.inputs import ProgressBar, ask, stdin_is_terminal
 from hsmconsole.device.client import Credentials, DeviceClient
-from hsmconsole.device.credentials import CredentialVault
 from hsmconsole.device.profiles import ProfileStore, default_data_dir
 from hsmconsole.errors import InputError, IntegrityError
 from hsmconsole.journal.chain import Journal
@@ -86,25 +84,6 @@ def _user_credentials(args: argparse.Namespace, profile: str) -> Credentials:
     return backup_user_credentials(profile, args.user, args.passphrase_file, prompt_ok=not args.no_prompt)
 
 
-def backup_user_credentials(
-    profile: str, user: str, passphrase_file: str | None, *, prompt_ok: bool
-) -> Credentials:
-    """The Backup-role user's credentials: from a file, else the OS keyring, else a hidden prompt.
-    Also used by `apply --backup-to`, which must have them before it changes anything."""
-    if passphrase_file:
-        return Credentials(user, passphrase_from_file(passphrase_file, f"passphrase of {user}"))
-    kept = CredentialVault().get(profile, user)
-    if kept is not None:
-        return Credentials(user, kept)
-    typed = prompt(f"passphrase of {user}", optional=False) if prompt_ok else None
-    if typed is None:
-        raise InputError(
-            f"the passphrase of {user} is needed",
-            "Give it with --passphrase-file, keep it in the OS keyring, or run at a terminal.",
-        )
-    return Credentials(user, typed)
-
-
 def _admin(args: argparse.Namespace, *, required: bool = False) -> Credentials | None:
     got = obtain(args, "admin", required=required, ask=False)
     return Credentials(args.admin_user, got.secret) if got else None
@@ -126,7 +105,7 @@ def _create(args: argparse.Namespace) -> int:
     creds = _user_credentials(args, profile.name)
     backup = obtain(args, "backup", required=False, ask=False)
     admin = _admin(args)
-    bar = Bar("Downloading backup")
+    bar = ProgressBar("Downloading backup")
     try:
         result = create_backup(
             DeviceClient(profile), creds, Path(args.out_dir),
@@ -153,12 +132,12 @@ def _confirm(args: argparse.Namespace) -> None:
         if args.confirm != CONFIRM_WORD:
             raise InputError(f"--confirm takes the word '{CONFIRM_WORD}'", "Nothing was restored.")
         return
-    if args.no_prompt or not sys.stdin.isatty():
+    if args.no_prompt or not stdin_is_terminal():
         raise InputError(
             "a partial restore needs a typed confirmation",
             f"Run at a terminal, or give --confirm {CONFIRM_WORD} after reading the summary.",
         )
-    typed = input(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
+    typed = ask(f"Type '{CONFIRM_WORD}' to go ahead (anything else stops): ").strip()
     if typed != CONFIRM_WORD:
         raise InputError("not confirmed", "Nothing was restored.")
 

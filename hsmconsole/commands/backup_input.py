@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 from dataclasses import dataclass
 
+from hsmconsole.commands import inputs
 from hsmconsole.custody.quorum import ShareCollector
-from hsmconsole.custody.shares import SecretKind, Share, encode_share, parse_shares
+from hsmconsole.custody.shares import RawShare, SecretKind, Share, encode_share
 from hsmconsole.custody.split import combine_shares
+from hsmconsole.device.client import Credentials
 from hsmconsole.errors import InputError
 from hsmconsole.secrets import Secret
-
-_MAX_INPUT = 1 << 16
 
 
 @dataclass
@@ -38,68 +36,40 @@ def add_secret_options(p: argparse.ArgumentParser, name: str, *, shares: bool = 
         )  # fmt: skip
 
 
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(_MAX_INPUT + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}", "Check the file name.") from None
-    if len(data) > _MAX_INPUT:
-        raise InputError(f"{path} is too big to hold a passphrase or shares")
-    return data
-
-
-def passphrase_from_file(path: str, label: str) -> Secret:
-    data = _read(path)
-    if data.endswith(b"\r\n"):
-        data = data[:-2]
-    elif data.endswith(b"\n"):
-        data = data[:-1]
-    if not data:
-        raise InputError(f"{path} is empty", f"Put the {label} in it.")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not text", f"It should hold the {label}.") from None
-    return Secret(data, label)
-
-
 def secret_from_shares(paths: list[str], kind: SecretKind) -> Obtained:
+    groups = inputs.read_shares_by_file(paths, stdin=False)
+    try:
+        shares = _checked(groups, kind)
+        meta = shares[0].set if shares else None
+        prints = tuple(s.fingerprint for s in shares)
+        secret = combine_shares(shares)
+    finally:
+        inputs.wipe_shares(groups)
+    return Obtained(secret, (meta.set_id,) if meta else (), prints)
+
+
+def _checked(groups: list[tuple[str, list[Share | RawShare]]], kind: SecretKind | None) -> list[Share]:
+    """The shares, refused at the first raw share or (given `kind`) share of another secret."""
     shares: list[Share] = []
-    for path in paths:
-        try:
-            text = _read(path).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{path} is not a text file of shares") from None
-        for s in parse_shares(text, source=path):
+    for path, parsed in groups:
+        for s in parsed:
             if not isinstance(s, Share):
-                s.payload.wipe()
                 raise InputError(f"{path} holds a raw share", "Give hsmconsole shares (HSMC1...).")
-            if s.set.kind is not kind:
+            if kind is not None and s.set.kind is not kind:
                 raise InputError(
                     f"{path} holds a share of the {s.set.secret_name}",
                     f"This needs shares of the {kind.value} passphrase.",
                 )
             shares.append(s)
-    meta = shares[0].set if shares else None
-    prints = tuple(s.fingerprint for s in shares)
-    try:
-        secret = combine_shares(shares)
-    finally:
-        for s in shares:
-            s.payload.wipe()
-    return Obtained(secret, (meta.set_id,) if meta else (), prints)
+    return shares
 
 
 def prompt(label: str, *, optional: bool) -> Secret | None:
     """A hidden prompt on the terminal; None when there is no terminal or (optional) Enter alone."""
-    if not sys.stdin.isatty():
+    if not inputs.stdin_is_terminal():
         return None
     suffix = " (Enter to skip)" if optional else ""
-    try:
-        typed = getpass.getpass(f"{label[0].upper()}{label[1:]}{suffix}: ")
-    except EOFError:
-        return None
+    typed = inputs.read_hidden(f"{label[0].upper()}{label[1:]}{suffix}: ")
     return Secret(typed, label) if typed else None
 
 
@@ -111,7 +81,7 @@ def obtain(args: argparse.Namespace, name: str, *, required: bool, ask: bool = T
     if file_ and share_files:
         raise InputError(f"give the {label} as a file or as share files, not both")
     if file_:
-        return Obtained(passphrase_from_file(file_, label))
+        return Obtained(inputs.passphrase_whole_file(file_, label))
     if share_files:
         return secret_from_shares(share_files, SecretKind(name))
     typed = prompt(label, optional=not required) if ask and not getattr(args, "no_prompt", False) else None
@@ -127,21 +97,17 @@ def collector_from_files(paths: list[str], kind: SecretKind) -> ShareCollector:
     """Share files into a ShareCollector (each share checked as entered, as at the keyboard), so the
     quorum unlock journals their fingerprints like the console does."""
     collector = ShareCollector(kind)
+    groups: list[tuple[str, list[Share | RawShare]]] = []
     try:
-        for path in paths:
-            try:
-                text = _read(path).decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise InputError(f"{path} is not a text file of shares") from None
-            for s in parse_shares(text, source=path):
-                if not isinstance(s, Share):
-                    s.payload.wipe()
-                    raise InputError(f"{path} holds a raw share", "Give hsmconsole shares (HSMC1...).")
+        groups = inputs.read_shares_by_file(paths, stdin=False)
+        for path, parsed in groups:
+            for s in _checked([(path, parsed)], None):
                 collector.add(encode_share(s), source=path)
-                s.payload.wipe()
     except BaseException:
         collector.wipe()
         raise
+    finally:
+        inputs.wipe_shares(groups)
     return collector
 
 
@@ -155,27 +121,20 @@ def unlock_source(args: argparse.Namespace, *, required: bool) -> ShareCollector
     return got.secret if got else None
 
 
-class Bar:
-    """A one-line progress bar on stderr when it is a terminal; silent in a pipe."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.live = sys.stderr.isatty()
-        self.shown = False
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if not self.live:
-            return
-        if total:
-            filled = int(30 * done / total)
-            text = f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {done * 100 // total:3d}%"
-        else:
-            text = f"\r{self.label} {done // 1024} KiB"
-        sys.stderr.write(text)
-        sys.stderr.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+def backup_user_credentials(
+    profile: str, user: str, passphrase_file: str | None, *, prompt_ok: bool
+) -> Credentials:
+    """The Backup-role user's credentials: from a file, else the OS keyring, else a hidden prompt.
+    Also used by `apply --backup-to`, which must have them before it changes anything."""
+    if passphrase_file:
+        return Credentials(user, inputs.passphrase_whole_file(passphrase_file, f"passphrase of {user}"))
+    kept = inputs.keyring_passphrase(profile, user)
+    if kept is not None:
+        return Credentials(user, kept)
+    typed = prompt(f"passphrase of {user}", optional=False) if prompt_ok else None
+    if typed is None:
+        raise InputError(
+            f"the passphrase of {user} is needed",
+            "Give it with --passphrase-file, keep it in the OS keyring, or run at a terminal.",
+        )
+    return Credentials(user, typed)

@@ -41,7 +41,7 @@ def credentials(args: argparse.Namespace, client: DeviceClient, journal: Journal
     set_ids: tuple[str, ...] = ()
     prints: tuple[str, ...] = ()
     if getattr(args, "share_file", None):
-        from hsmconsole.commands.shares import read_share_files
+        from hsmconsole.commands.inputs import read_share_files
         from hsmconsole.custody.shares import Share
 
         shares = [

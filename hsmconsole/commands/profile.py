@@ -104,15 +104,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from hsmconsole.device.credentials import CredentialVault
+    from hsmconsole.commands.inputs import forget_keyring_passphrases
     from hsmconsole.device.profiles import ProfileStore
 
     store = ProfileStore()
     profile = store.get(args.name)
     store.delete(args.name)
-    vault = CredentialVault()
-    # A later profile of the same name may be another device: it must not get these passphrases.
-    for user in profile.users:
-        vault.forget(profile.name, user)
+    forget_keyring_passphrases(profile.name, profile.users)
     print(f"Removed profile {args.name}.", file=sys.stderr)
     return 0

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import getpass
 import re
 import sys
-import warnings
 from pathlib import Path
 
 from hsmconsole import fileio
 from hsmconsole.alphabet import as_typed
+from hsmconsole.commands import inputs
 from hsmconsole.commands.common import usage
 from hsmconsole.custody import envelope
 from hsmconsole.custody.passgen import generate_passphrase
@@ -25,13 +24,11 @@ from hsmconsole.custody.shares import (
     Share,
     combine_raw_shares,
     encode_share,
-    parse_shares,
 )
 from hsmconsole.custody.split import combine_shares, split_secret
 from hsmconsole.errors import InputError
 from hsmconsole.secrets import Secret
 
-_MAX_INPUT = 1 << 20  # no share or secret file is anywhere near this big
 _SHORT_SECRET = 16
 
 
@@ -104,41 +101,9 @@ def configure(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _read(path: str) -> bytes:
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(_MAX_INPUT + 1)
-        else:
-            with open(path, "rb") as fh:
-                data = fh.read(_MAX_INPUT + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}", "Check the file name.") from None
-    if len(data) > _MAX_INPUT:
-        raise InputError(f"{path} is too big to be a secret or a share")
-    return data
-
-
-def _source(path: str) -> str:
-    return "stdin" if path == "-" else path
-
-
-def _read_shares(paths: list[str]) -> list[Share | RawShare]:
-    if paths.count("-") > 1:
-        raise InputError("stdin ('-') can be given only once")
-    out: list[Share | RawShare] = []
-    for path in paths:
-        data = _read(path)
-        try:
-            # utf-8-sig: editors on Windows start files with a byte order mark.
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{_source(path)} is not a text file of shares") from None
-        out.extend(parse_shares(text, source=_source(path)))
-    return out
-
-
-def read_share_files(paths: list[str]) -> list[Share | RawShare]:
-    """Share files read and checked exactly as `shares combine` reads them (for other commands)."""
-    return _read_shares(paths)
+    return inputs.read_limited(
+        path, inputs.MAX_SHARE_FILE, too_big=InputError(f"{path} is too big to be a secret or a share")
+    )
 
 
 def _write_error(path: Path, exc: OSError) -> InputError:
@@ -172,18 +137,10 @@ def _refuse_existing(path: Path) -> None:
         raise InputError(f"{path} already exists", "Choose another name; nothing was written.")
 
 
-def _without_newline(data: bytes) -> bytes:
-    """The secret without the one line ending an editor adds: LF or CRLF, once. A lone CR stays,
-    as it cannot be a line ending on its own here and may be part of the secret."""
-    if data.endswith(b"\r\n"):
-        return data[:-2]
-    return data.removesuffix(b"\n")
-
-
 def _split(args: argparse.Namespace) -> int:
     data = _read(args.secret_file)
     if not args.binary:
-        data = _without_newline(data)
+        data = inputs.without_newline(data)
     secret = Secret(data, "secret")
     data = b""
     shares = split_secret(
@@ -236,7 +193,7 @@ def _split(args: argparse.Namespace) -> int:
 def _combine(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_existing(out)
-    parsed = _read_shares(args.files)
+    parsed = inputs.read_share_files(args.files)
     raw = [s for s in parsed if isinstance(s, RawShare)]
     formatted = [s for s in parsed if isinstance(s, Share)]
     if raw and formatted:
@@ -289,10 +246,10 @@ def _check(args: argparse.Namespace) -> int:
     good: list[Share] = []
     for path in args.files:
         try:
-            shares = _read_shares([path])
+            shares = inputs.read_share_files([path])
         except InputError as exc:
             failures += 1
-            print(f"{_source(path)}: REFUSED: {exc.title}")
+            print(f"{inputs.source_name(path)}: REFUSED: {exc.title}")
             if exc.hint:
                 print(f"    {exc.hint}")
             continue
@@ -332,19 +289,15 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _getpass(prompt: str) -> Secret:
-    try:
-        with warnings.catch_warnings():
-            # Without a terminal getpass warns, then reads stdin: a passphrase piped in or
-            # redirected from a file. The warning comes first, so as an error it stops the read.
-            warnings.simplefilter("error", getpass.GetPassWarning)
-            return Secret(getpass.getpass(prompt), "envelope passphrase")
-    except (EOFError, getpass.GetPassWarning):
+    typed = inputs.read_hidden(prompt, terminal_only=True)
+    if typed is None:
         # getpass reads the terminal, or stdin without one; stdin was empty or already read.
         raise InputError(
             "no passphrase could be read (no terminal)",
             "Run this from a terminal: the passphrase is typed there with echo off, never read "
             "from a file, the command line or the environment. Nothing was written.",
-        ) from None
+        )
+    return Secret(typed, "envelope passphrase")
 
 
 def _ask_passphrase(prompt: str, *, confirm: bool) -> Secret:
@@ -359,7 +312,7 @@ def _ask_passphrase(prompt: str, *, confirm: bool) -> Secret:
 def _seal(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _refuse_existing(out)
-    parsed = _read_shares(args.files)
+    parsed = inputs.read_share_files(args.files)
     shares = [s for s in parsed if isinstance(s, Share)]
     if len(shares) != len(parsed):
         raise InputError("only hsmconsole shares can be sealed, not raw base64 ones")

@@ -12,17 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hsmconsole.commands.common import usage
-from hsmconsole.commands.connect_args import (
-    ProgressBar,
-    add_device_options,
-    ask,
-    confirm,
-    credentials,
-    interactive,
-    output_path,
-    target,
-    typed_confirmation,
-)
+from hsmconsole.commands.connect_args import add_device_options, credentials, output_path, target
+from hsmconsole.commands.inputs import ProgressBar, ask, confirm, interactive, typed_confirmation
 from hsmconsole.device import system as dev
 from hsmconsole.errors import InputError
 from hsmconsole.system import actions

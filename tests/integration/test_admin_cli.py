@@ -250,3 +250,19 @@ def test_apply_with_backup_to_makes_a_backup_after_the_change(
     manifest = json.loads(Path(report["backup"]["manifest"]).read_text())
     assert "repo" in manifest["listed_by_device"]["namespaces"]  # made after the apply
     assert main(["plan", conf, *dev(setup), "--check"]) == 0  # the backup came after the apply
+
+
+def test_end_of_input_at_the_confirmation_changes_nothing(
+    setup: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl+D at "Apply these changes?" is a refusal (exit 2), not an internal error."""
+
+    def end_of_input(_prompt: str = "") -> str:
+        raise EOFError
+
+    conf = str(setup / "conf" / "admin.toml")
+    monkeypatch.setattr("hsmconsole.commands.admin.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("builtins.input", end_of_input)
+    assert main(["apply", conf, *dev(setup)]) == 2
+    assert "nothing was changed" in capsys.readouterr().err
+    assert main(["plan", conf, *dev(setup), "--check"]) == 1  # still pending

@@ -257,7 +257,7 @@ def test_an_unexpected_error_is_one_line_without_its_message(  # type: ignore[no
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("hsmc1 secret share text 4k7w2c9hzq8x")
 
-    monkeypatch.setattr("hsmconsole.commands.shares.parse_shares", broken)
+    monkeypatch.setattr("hsmconsole.commands.inputs.parse_shares", broken)
     capsys.readouterr()
     assert main(["shares", "check", str(files[0])]) == 1
     captured = capsys.readouterr()
