@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from hsmconsole.errors import HsmConsoleError
 from hsmconsole.secrets import Secret
 from screens.base import CoreScreen, DeviceContext, banner
+from screens.widgets.secret_input import SecretInput
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,10 @@ class BackupForm(CoreScreen[bool]):
         with VerticalScroll(id="form"):
             for f in self.FIELDS:
                 yield Label(f.label, markup=False)
-                yield Input(value=f.value, placeholder=f.placeholder, password=f.secret, id=f"f-{f.id}",
-                            compact=True)  # fmt: skip
+                if f.secret:  # never copied, cut or selected (no way to a clipboard)
+                    yield SecretInput(placeholder=f.placeholder, id=f"f-{f.id}", compact=True)
+                else:
+                    yield Input(value=f.value, placeholder=f.placeholder, id=f"f-{f.id}", compact=True)
             if self.PROGRESS:
                 yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="result", markup=False)
@@ -112,6 +115,12 @@ class BackupForm(CoreScreen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
+
+    def action_abort(self) -> None:
+        """Ctrl+C in a secret field (SecretInput): empty the secret fields, nothing else."""
+        for f in self.FIELDS:
+            if f.secret:
+                self.query_one(f"#f-{f.id}", Input).value = ""
 
     # --- for subclasses ---------------------------------------------------------------------------
     def start(self) -> Callable[[], Any] | None:

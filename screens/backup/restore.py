@@ -16,10 +16,11 @@ from hsmconsole.backup.restore import (
 )
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.profiles import ProfileStore
-from hsmconsole.errors import InputError
+from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from screens.admin_session import AdminSessionScreen
+from screens.backup.backup_shares import ask_backup_shares, require_file
 from screens.backup.form import BackupForm, Field
 from screens.base import DeviceContext
 from screens.dialogs import TypedConfirm
@@ -31,7 +32,8 @@ CONFIRM_WORD = "restore"
 class RestoreScreen(BackupForm):
     """Ctrl+R walks the steps: check the backup and say what will change; restore after the typed
     word; unlock with a quorum of the backup's unlock shares; check the inventory. The backup
-    passphrase is held only until the restore is sent (or the screen is left)."""
+    passphrase comes from a quorum of backup shares (or is typed, when kept whole in a safe) and
+    is held only until the restore is sent (or the screen is left), then wiped."""
 
     TITLE = TITLE_TEXT = "Restore a backup"
     EXPLAIN: ClassVar[str] = (
@@ -40,7 +42,8 @@ class RestoreScreen(BackupForm):
     )
     FIELDS: ClassVar[tuple[Field, ...]] = (
         Field("file", "Backup file", placeholder="backups/....nethsm-backup"),
-        Field("backup", "Backup passphrase (hidden)", secret=True),
+        Field("backup", "Backup passphrase itself (hidden; empty: custodians enter shares)",
+              secret=True),
     )
 
     def __init__(self, ctx: DeviceContext, store: ProfileStore | None = None) -> None:
@@ -70,17 +73,34 @@ class RestoreScreen(BackupForm):
         elif self.step == "plan":
             super().action_run()
 
-    def start(self) -> Callable[[], Any]:
+    def start(self) -> Callable[[], Any] | None:
         path = self.text("file")
         if not path:
             raise InputError("Give the backup file's path.")
         typed = self.secret("backup", "backup passphrase")
-        if typed is None:
-            raise InputError("Type the backup passphrase (it opens the backup before anything is sent).")
         self._forget()
+        if typed is None:
+            require_file(path)
+            # The usual way: the backup custodians, one at a time, as the unlock step does.
+            ask_backup_shares(self, "opens the backup before anything is sent to the device",
+                              lambda secret: self._plan(path, secret),
+                              lambda: self.say("No backup passphrase: nothing was sent."))  # fmt: skip
+            return None
         self.passphrase = typed
         client, admin = self.ctx.client, self._admin()
         return lambda: plan_restore(client, path, typed, admin)
+
+    def _plan(self, path: str, secret: Secret) -> None:
+        """Plan with a passphrase combined from shares; held (like a typed one) until the restore."""
+        self.passphrase = secret
+        client, admin = self.ctx.client, self._admin()
+        self.say("Working...")
+        self.run_core(self.TITLE_TEXT, lambda: plan_restore(client, path, secret, admin), self._done,
+                      mutation=True, on_error=self._failed_plan)  # fmt: skip
+
+    def _failed_plan(self, err: HsmConsoleError) -> None:
+        self._forget()  # a passphrase that does not open this backup is of no further use
+        self._failed(err)
 
     def describe(self, result: Any) -> str:
         if isinstance(result, RestorePlan):

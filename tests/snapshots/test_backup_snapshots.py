@@ -56,3 +56,20 @@ def test_backup_restore_form(snap_compare: Any, tmp_path: Path) -> None:
 
     app = _app(tmp_path, PINNED, DeviceState.UNPROVISIONED)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run)
+
+
+def test_backup_restore_shares(snap_compare: Any, tmp_path: Path) -> None:
+    """The backup passphrase field left empty: the backup custodians' share entry."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _menu(pilot, "restore")
+        screen = pilot.app.screen
+        assert isinstance(screen, BackupForm)
+        made = tmp_path / "lab-hsm.nethsm-backup"  # only its existence is checked before the shares
+        made.write_bytes(b"")
+        screen.query_one("#f-file", Input).value = str(made)
+        screen.action_run()
+        await settle(pilot)
+
+    app = _app(tmp_path, PINNED, DeviceState.UNPROVISIONED)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run)

@@ -18,6 +18,7 @@ from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.secrets import Secret
 from screens.app import HsmConsoleApp
+from screens.backup.backup_shares import BackupSharesScreen
 from screens.backup.form import BackupForm
 from screens.backup.inspect import InspectBackupScreen
 from screens.backup.make import MakeBackupScreen
@@ -82,6 +83,21 @@ async def test_make_inspect_and_rehearse(operational: Profile, store: ProfileSto
         assert os.stat(made).st_mode & 0o777 == 0o600
         svg = app.export_screenshot()
         assert BACKUP_USER not in svg and BACKUP not in svg
+
+        # Ctrl+B: the contents are checked with the backup passphrase combined from 2 of 3 shares.
+        for field_id, value in {"passphrase": BACKUP_USER, "dir": str(tmp_path / "by-shares")}.items():
+            make.query_one(f"#f-{field_id}", Input).value = value
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert isinstance(_current(pilot), BackupSharesScreen)
+        for share in _shares(BACKUP, SecretKind.BACKUP)[:2]:
+            await _enter_share(pilot, share)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert _current(pilot) is make
+        text = str(make.query_one("#result", Static).render())
+        assert "Written:" in text and "framing and contents" in text, text
+        assert make.query_one("#f-passphrase", Input).value == ""
         await pilot.press("escape")
         await settle(pilot)
 
@@ -103,8 +119,17 @@ async def test_make_inspect_and_rehearse(operational: Profile, store: ProfileSto
                                               "unlock": UNLOCK})  # fmt: skip
         assert "FAILED" in wrong and "backup passphrase does not open" in wrong
 
-        # Unlock left empty: the custodians enter their shares one at a time, as on the day.
-        await _fill(pilot, rehearse, {"file": str(made), "backup": BACKUP, "admin": ADMIN})
+        # Backup and unlock left empty: the custodians enter their shares one at a time, as on
+        # the day: first the backup passphrase's, then the unlock passphrase's.
+        await _fill(pilot, rehearse, {"file": str(made), "admin": ADMIN})
+        assert isinstance(_current(pilot), BackupSharesScreen)
+        backup = _shares(BACKUP, SecretKind.BACKUP)
+        await _enter_share(pilot, backup[1])
+        await _enter_share(pilot, backup[1])  # the same share twice counts once
+        assert "already entered" in _error(pilot)
+        await _enter_share(pilot, backup[0])
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(_current(pilot), RehearseQuorumScreen)
         for share in _shares(UNLOCK, SecretKind.UNLOCK)[1:]:
             await _enter_share(pilot, share)
@@ -161,8 +186,27 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
             await settle(pilot)
             wizard = await _open_from_menu(pilot, "restore")
             assert isinstance(wizard, RestoreScreen)
-            text = await _fill(pilot, wizard, {"file": str(made), "backup": BACKUP})
-            assert "Full restore onto an Unprovisioned device" in text
+            # The backup passphrase field left empty: the backup custodians enter their shares.
+            await _fill(pilot, wizard, {"file": str(tmp_path / "no-such.nethsm-backup")})
+            assert _current(pilot) is wizard  # a wrong path: no custodian is called to the keyboard
+            await _fill(pilot, wizard, {"file": str(made)})
+            assert isinstance(pilot.app.screen, BackupSharesScreen)
+            backup = shares(BACKUP, SecretKind.BACKUP)
+            await _enter_share(pilot, shares(UNLOCK, SecretKind.UNLOCK)[0])  # another secret kind
+            assert "share of the unlock passphrase" in _error(pilot)
+            await _enter_share(pilot, backup[0])
+            await _enter_share(pilot, shares(BACKUP, SecretKind.BACKUP)[1])  # another set (a new split)
+            assert "belongs to set" in _error(pilot)
+            assert "1 of 2 shares entered" in _progress(pilot)
+            assert emu.requests("POST", "/system/restore") == 0 and list(journal.entries()) == []
+            await _enter_share(pilot, backup[2])
+            await pilot.press("enter")
+            await settle(pilot)
+            assert _current(pilot) is wizard
+            text = str(wizard.query_one("#result", Static).render())
+            assert "Full restore onto an Unprovisioned device" in text, text
+            assert wizard.passphrase is not None  # held, combined, until the restore is sent
+            combined = wizard.passphrase
             wizard.action_run()
             await settle(pilot)
             assert isinstance(pilot.app.screen, TypedConfirm)
@@ -170,6 +214,8 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
             await settle(pilot)
             text = str(wizard.query_one("#result", Static).render())
             assert "the device is Locked" in text and "Now pinned" in text
+            assert wizard.passphrase is None and combined.wiped  # the combined secret is gone
+            assert emu.requests("POST", "/system/restore") == 1
             assert store.get(dev.profile.name).fingerprint == emu.fingerprint  # the backup's certificate
 
             wizard.action_run()
@@ -196,6 +242,14 @@ async def test_restore_wizard_after_factory_reset(store: ProfileStore, tmp_path:
             assert BACKUP not in app.export_screenshot()
         actions = [e.event.action for e in journal.entries()]
         assert actions[:2] == ["backup.restore", "unlock"] and actions[-1] == "backup.restore.check"
+
+
+def _error(pilot: Pilot[Any]) -> str:
+    return str(pilot.app.screen.query_one("#share-error", Static).render())
+
+
+def _progress(pilot: Pilot[Any]) -> str:
+    return str(pilot.app.screen.query_one("#progress-text", Static).render())
 
 
 def _current(pilot: Pilot[Any]) -> object:

@@ -18,6 +18,7 @@ from hsmconsole.device.profiles import Profile, ProfileStore
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
 from screens.admin_session import AdminSessionScreen
+from screens.backup.backup_shares import BackupSharesScreen
 from screens.backup_passphrase import BackupPassphraseScreen
 from screens.base import DeviceContext, Sessions
 from screens.ceremony.confirm import ConfirmScreen
@@ -97,6 +98,7 @@ CASES: dict[str, Case] = {
     "admin session, quorum reached": (lambda: AdminSessionScreen(_ctx()),
                                       lambda p: _shares(p, FAKE_ADMIN)),
     "backup passphrase": (lambda: BackupPassphraseScreen(_ctx()), _nothing),
+    "backup shares": (lambda: BackupSharesScreen(_ctx(), "opens the backup"), _nothing),
     "sign in": (lambda: SignInScreen(_ctx()), _nothing),
     "help": (lambda: HelpScreen("Dashboard", [("Enter", "Run")]), _nothing),
     "roster": (RosterScreen, _nothing),
