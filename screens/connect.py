@@ -72,7 +72,7 @@ class AddProfileDialog(ModalScreen[Profile | None]):
             yield Label("Name (letters, digits, . _ -)")
             yield Input(id="name", placeholder="lab-hsm", compact=True)
             yield Label("Address (host or host:port)")
-            yield Input(id="host", placeholder="nethsm.example.org:443", compact=True)
+            yield Input(id="host", placeholder="e.g. nethsm.example.org:443", compact=True)
             yield PlainCheckbox("Insecure: never verify TLS (not recommended)", id="insecure", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button("Add", id="add", variant="primary", compact=True)
