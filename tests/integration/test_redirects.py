@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -51,8 +52,13 @@ class Trap:
                     pass
 
     def close(self) -> None:
+        # close() alone does not wake a thread blocked in accept() on Linux (each teardown then
+        # waited the whole join timeout); shutdown() does.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         self._thread.join(timeout=5)
+        assert not self._thread.is_alive(), "the trap's listener did not stop"
 
 
 def _redirecting(app: Any, target: str) -> Any:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hsmconsole.backup import format as fmt
 from hsmconsole.backup.inspect import inspect_backup
 from hsmconsole.backup.inventory import Inventory, diff_inventories
 from hsmconsole.cli import main
@@ -23,23 +19,8 @@ from hsmconsole.secrets import Secret
 
 VECTORS = Path(__file__).resolve().parents[1] / "reference" / "backup-vectors"
 BACKUP_PP, UNLOCK_PP = "backupbackup", "unlockunlock"
-_real_scrypt = fmt.scrypt
-
-
-@functools.lru_cache(maxsize=64)
-def _cached(passphrase: str, salt: bytes) -> bytes:
-    return _real_scrypt(passphrase, salt)
-
-
-@pytest.fixture
-def fast_scrypt() -> Iterator[None]:
-    """Real scrypt, memoised: many examples on the same file need not pay 0.7 s each."""
-    with mock.patch.object(fmt, "scrypt", _cached):
-        yield
-
-
 @pytest.mark.parametrize("version", [0, 1])
-def test_real_vectors_open_both_layers(version: int, fast_scrypt: None) -> None:
+def test_real_vectors_open_both_layers(version: int) -> None:
     report = inspect_backup(
         VECTORS / f"v{version}.bin",
         backup_passphrase=Secret(BACKUP_PP),
@@ -61,13 +42,13 @@ def test_real_vectors_open_both_layers(version: int, fast_scrypt: None) -> None:
     assert "PRIVATE" not in text and "priv" not in text
 
 
-def test_without_passphrases_only_the_framing(fast_scrypt: None) -> None:
+def test_without_passphrases_only_the_framing() -> None:
     report = inspect_backup(VECTORS / "v1.bin")
     assert (report.version, report.size, report.opened) == (1, 2974, False)
     assert report.sha256.startswith("7889a50f")
 
 
-def test_outer_layer_alone_gives_ids(fast_scrypt: None) -> None:
+def test_outer_layer_alone_gives_ids() -> None:
     report = inspect_backup(VECTORS / "v1.bin", backup_passphrase=Secret(BACKUP_PP))
     assert report.opened and not report.detailed
     assert report.inventory.user_ids == ("admin", "backup", "operator")
@@ -81,7 +62,7 @@ def test_outer_layer_alone_gives_ids(fast_scrypt: None) -> None:
     ],
 )
 def test_wrong_passphrases(
-    backup: str, unlock: str | None, error: type[HsmConsoleError], words: str, fast_scrypt: None
+    backup: str, unlock: str | None, error: type[HsmConsoleError], words: str
 ) -> None:
     with pytest.raises(error) as info:
         inspect_backup(
@@ -122,7 +103,7 @@ def test_truncated_and_trailing_garbage(tmp_path: Path) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_mutated_backups_never_pass_for_good(tmp_path: Path, fast_scrypt: None, data: st.DataObject) -> None:
+def test_mutated_backups_never_pass_for_good(tmp_path: Path, data: st.DataObject) -> None:
     """A cut or flipped file is refused with one of our errors, or (a flip in the cleartext
     framing that still parses) reads as the original; it never opens as something else."""
     name = data.draw(st.sampled_from(["v0", "v1"]))
@@ -168,7 +149,7 @@ def _secret_file(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_cli_inspect_json_from_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], fast_scrypt: None
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bp = _secret_file(tmp_path, "bp", BACKUP_PP)
     up = _secret_file(tmp_path, "up", UNLOCK_PP)
@@ -179,7 +160,7 @@ def test_cli_inspect_json_from_files(
 
 
 def test_cli_inspect_from_share_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], fast_scrypt: None
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = []
     shares = split_secret(Secret(BACKUP_PP), threshold=2, count=3, kind=SecretKind.BACKUP)
@@ -204,7 +185,7 @@ def test_cli_inspect_from_share_files(
         (lambda d: d[:400] + bytes([d[400] ^ 1]) + d[401:], 1, "altered or damaged"),
     ],
 )
-def test_cli_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], fast_scrypt: None,
+def test_cli_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                        mangle: object, code: int, words: str) -> None:  # fmt: skip
     path = _write(tmp_path, mangle((VECTORS / "v1.bin").read_bytes()))  # type: ignore[operator]
     rc = main(["backup", "inspect", str(path), "--backup-passphrase-file",
@@ -213,7 +194,7 @@ def test_cli_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], fast_
     assert rc == code and words in err and "Traceback" not in err
 
 
-def test_cli_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str], fast_scrypt: None) -> None:
+def test_cli_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bp = _secret_file(tmp_path, "bp", BACKUP_PP)
     rc = main(["backup", "diff", str(VECTORS / "v0.bin"), str(VECTORS / "v1.bin"),
                "--backup-passphrase-file", bp, "--json"])  # fmt: skip
