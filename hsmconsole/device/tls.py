@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.util import create_urllib3_context
 
 from hsmconsole.errors import ConnectionFailed, InputError
 
@@ -73,6 +74,19 @@ def split_host_port(host: str, default_port: int = 443) -> tuple[str, int]:
     return host, default_port
 
 
+def pinned_tls_context() -> ssl.SSLContext:
+    """A client TLS context for a pinned connection: no CA or hostname check (the exact
+    certificate is compared after the handshake) and so no system CA store loaded.
+
+    Without a context of its own, urllib3 builds one per new connection and loads the system CA
+    store into it, about 20 ms each time, for certificates that pinning never consults.
+    """
+    # urllib3's own defaults (TLS 1.2 or later, no compression), minus the CA store.
+    ctx = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
+    ctx.check_hostname = False
+    return ctx
+
+
 def fetch_certificate(host: str, timeout: float = 10.0) -> bytes:
     """The DER certificate the server at 'host[:port]' presents, without trusting it.
 
@@ -80,9 +94,7 @@ def fetch_certificate(host: str, timeout: float = 10.0) -> bytes:
     that the person then compares out of band before anything is pinned.
     """
     name, port = split_host_port(host)
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = pinned_tls_context()  # nothing trusted yet: the person compares what comes back
     try:
         with (
             socket.create_connection((name, port), timeout=timeout) as raw,
@@ -228,6 +240,7 @@ def pin_sdk(
         num_pools=2,
         maxsize=2,
         cert_reqs=ssl.CERT_NONE,
+        ssl_context=pinned_tls_context(),
         assert_fingerprint=pin,
         timeout=timeouts.for_request("GET", ""),
         retries=_NoRetryOnTimeout(3, redirect=0, raise_on_redirect=False),  # no redirect followed

@@ -14,7 +14,7 @@ import nethsm
 import pytest
 import urllib3
 
-from hsmconsole.device.tls import pin_sdk
+from hsmconsole.device.tls import pin_sdk, pinned_tls_context
 from hsmconsole.emulator.server import EmbeddedEmulator
 from tests.templates import DeviceTemplates, Provisioning
 
@@ -56,6 +56,7 @@ class RawClient:
     def _new_pool(self) -> urllib3.PoolManager:
         return urllib3.PoolManager(
             cert_reqs="CERT_NONE",
+            ssl_context=pinned_tls_context(),  # as the console's pools: no CA store per connection
             assert_fingerprint=self.emulator.fingerprint,
             retries=False,
             timeout=urllib3.Timeout(connect=5.0, read=60.0),

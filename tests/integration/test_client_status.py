@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
+
+import pytest
+
 from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.device.profiles import Profile
+from hsmconsole.device.tls import CertificateMismatch, pinned_tls_context
 from hsmconsole.emulator.server import EmbeddedEmulator
 from hsmconsole.models import DeviceState
 from hsmconsole.secrets import Secret
@@ -28,3 +33,20 @@ def test_status_reads_system_info_once_with_the_device_id(provisioned: EmbeddedE
     assert status.system.software_version and status.system.build_tag
     # One GET /system/info answers both the versions and the device id.
     assert provisioned.requests("GET", "/system/info") == 1
+
+
+def test_a_wrong_pin_is_refused_before_any_request_and_pinning_loads_no_ca_store(
+    provisioned: EmbeddedEmulator,
+) -> None:
+    """Pinned pools share one TLS context without the system CA store (urllib3 would otherwise
+    load it for every new connection): the fingerprint must still be compared on each connection,
+    and a mismatch must stop the unlock before its body (the passphrase) is sent."""
+    other = ":".join(["AB"] * 32)
+    client = DeviceClient(Profile("emu", provisioned.host_port, fingerprint=other))
+    with pytest.raises(CertificateMismatch):
+        client.unlock(Secret("unlockunlock"))
+    assert provisioned.requests("POST", "/unlock") == 0
+    good = DeviceClient(Profile("emu", provisioned.host_port, fingerprint=provisioned.fingerprint))
+    assert good.state() is DeviceState.OPERATIONAL
+    context = pinned_tls_context()
+    assert context.cert_store_stats()["x509_ca"] == 0 and context.verify_mode is ssl.CERT_NONE
