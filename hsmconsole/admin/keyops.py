@@ -6,13 +6,13 @@ from functools import partial
 from pathlib import Path
 
 from hsmconsole.admin.actor import Actor
-from hsmconsole.admin.people import journaled
+from hsmconsole.admin.people import journaled, journaled_tags
 from hsmconsole.device import keys as dev_keys
 from hsmconsole.device.client import DeviceClient
 from hsmconsole.device.keyfiles import LoadedKey
 from hsmconsole.errors import InputError
 from hsmconsole.fileio import write_private
-from hsmconsole.inventory import CsrSubject, KeyMechanism, KeyType, check_id
+from hsmconsole.inventory import CsrSubject, KeyMechanism, KeyType
 from hsmconsole.journal.chain import Journal
 
 
@@ -93,27 +93,13 @@ def change_tags(
     add: tuple[str, ...],
     remove: tuple[str, ...],
 ) -> None:
-    for tag in (*add, *remove):
-        check_id(tag, "Tag")
+    """Key tags by difference: only what changes is sent."""
     creds = actor.credentials()
-    for tag in add:
-        journaled(
-            client,
-            actor,
-            journal,
-            "admin.key.tag.add",
-            f"{key_id} {tag}",
-            partial(dev_keys.add_tag, client, creds, key_id, tag),
-        )
-    for tag in remove:
-        journaled(
-            client,
-            actor,
-            journal,
-            "admin.key.tag.remove",
-            f"{key_id} {tag}",
-            partial(dev_keys.remove_tag, client, creds, key_id, tag),
-        )
+    send = (
+        partial(dev_keys.add_tag, client, creds, key_id),
+        partial(dev_keys.remove_tag, client, creds, key_id),
+    )
+    journaled_tags(client, actor, journal, "key", key_id, (add, remove), send)
 
 
 def export_public(client: DeviceClient, actor: Actor, key_id: str, path: Path) -> Path:

@@ -43,6 +43,26 @@ def journaled(
     return result
 
 
+def journaled_tags(
+    client: DeviceClient,
+    actor: Actor,
+    journal: Journal | None,
+    what: str,
+    item_id: str,
+    changes: tuple[tuple[str, ...], tuple[str, ...]],
+    send: tuple[Callable[[str], None], Callable[[str], None]],
+) -> None:
+    """Tags by difference (`changes` = added, removed): each tag checked before anything is sent,
+    then one request per change, each journaled as `admin.<what>.tag.add` or `.remove`."""
+    add, remove = changes
+    for tag in (*add, *remove):
+        check_id(tag, "Tag")
+    for verb, tags, fn in (("add", add, send[0]), ("remove", remove, send[1])):
+        for tag in tags:
+            action = f"admin.{what}.tag.{verb}"
+            journaled(client, actor, journal, action, f"{item_id} {tag}", partial(fn, tag))
+
+
 def qualify(actor: Actor, user_id: str) -> str:
     """A namespace administrator types `bob` and means `ns~bob`."""
     user_id = user_id.strip()
@@ -137,27 +157,12 @@ def change_tags(
     remove: tuple[str, ...],
 ) -> None:
     """Operator tags by difference: only what changes is sent."""
-    for tag in (*add, *remove):
-        check_id(tag, "Tag")
     creds = actor.credentials()
-    for tag in add:
-        journaled(
-            client,
-            actor,
-            journal,
-            "admin.user.tag.add",
-            f"{user_id} {tag}",
-            partial(dev_users.add_tag, client, creds, user_id, tag),
-        )
-    for tag in remove:
-        journaled(
-            client,
-            actor,
-            journal,
-            "admin.user.tag.remove",
-            f"{user_id} {tag}",
-            partial(dev_users.remove_tag, client, creds, user_id, tag),
-        )
+    send = (
+        partial(dev_users.add_tag, client, creds, user_id),
+        partial(dev_users.remove_tag, client, creds, user_id),
+    )
+    journaled_tags(client, actor, journal, "user", user_id, (add, remove), send)
 
 
 def save_passphrase_file(secret: Secret, path: Path) -> Path:

@@ -165,3 +165,30 @@ def test_catalog_filters_and_chunks() -> None:
     users_cat.add([UserInfo("repo~b", "B", UserRole.OPERATOR), UserInfo("a", "A", UserRole.METRICS)])
     assert users_cat.select(Filter.parse("ns:repo"))[0] == ["repo~b"]
     assert users_cat.select(Filter.parse("role:metrics"))[0] == ["a"]
+
+
+def test_tag_changes_are_sent_one_by_one_and_journaled(client: DeviceClient, tmp_path: Path) -> None:
+    """Users' and keys' tags by difference: a bad tag refuses the whole change before anything is
+    sent; each sent change is one journal line naming the item and the tag."""
+    journal = Journal(tmp_path / "journal")
+    actor = root()
+    uid, _ = people.create_user(client, actor, None, "ops", "Ops", UserRole.OPERATOR)
+    signing = (KeyMechanism.ECDSA_SIGNATURE,)
+    key_id = keyops.generate(client, actor, None, KeyType.EC_P256, signing, None, "k1")
+    with pytest.raises(InputError):
+        keyops.change_tags(client, actor, journal, key_id, ("good", "not ok!"), ())
+    assert keys.get_key(client, actor.credentials(), key_id).tags == ()
+    people.change_tags(client, actor, journal, uid, ("a", "b"), ())
+    people.change_tags(client, actor, journal, uid, (), ("a",))
+    keyops.change_tags(client, actor, journal, key_id, ("x", "y"), ())
+    keyops.change_tags(client, actor, journal, key_id, (), ("y",))
+    assert users.get_user(client, actor.credentials(), uid).tags == ("b",)
+    assert keys.get_key(client, actor.credentials(), key_id).tags == ("x",)
+    assert [(e.event.action, e.event.detail) for e in journal.entries()] == [
+        ("admin.user.tag.add", f"{uid} a"),
+        ("admin.user.tag.add", f"{uid} b"),
+        ("admin.user.tag.remove", f"{uid} a"),
+        ("admin.key.tag.add", "k1 x"),
+        ("admin.key.tag.add", "k1 y"),
+        ("admin.key.tag.remove", "k1 y"),
+    ]
