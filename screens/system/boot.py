@@ -39,14 +39,7 @@ class BootScreen(SystemBase):
         yield Footer()
 
     def on_mount(self) -> None:
-        try:
-            admin = self.admin()
-        except HsmConsoleError as exc:
-            self.show_error(exc)
-            return
-        client = self.ctx.client
-        self.run_core("Read boot mode", lambda: dev.read_unattended_boot(client, admin), self._shown,
-                      mutation=False)  # fmt: skip
+        self.read_current("Read boot mode", dev.read_unattended_boot, self._shown)
 
     def _shown(self, on: bool) -> None:
         self.unattended = on

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from hsmconsole.device.client import Credentials
+from hsmconsole.device.client import Credentials, DeviceClient
 from hsmconsole.errors import HsmConsoleError, StateError
 from screens.base import CoreScreen, DeviceContext, banner
 
 # A screen that makes a backup of the device and dismisses True once one was written. The backup
 # work lives on another branch: the app passes its screen here at merge time (see docs/system.md).
 BackupFirst = Callable[[DeviceContext], Screen[bool]]
+
+R = TypeVar("R")
 
 SESSION_CLOSED = StateError(
     "The admin session has closed.", "Open one from the dashboard (a) and come back."
@@ -35,6 +37,8 @@ class SystemBase(CoreScreen[bool]):
     """
 
     HEADING = ""
+    # The form's fields in order: Enter moves to the next one, and on the last runs `submit`.
+    FIELDS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, ctx: DeviceContext) -> None:
         super().__init__()
@@ -51,6 +55,32 @@ class SystemBase(CoreScreen[bool]):
         if session is None or not session.open:
             raise SESSION_CLOSED
         return session.credentials()
+
+    def read_current(
+        self, label: str, read: Callable[[DeviceClient, Credentials], R], on_done: Callable[[R], None]
+    ) -> None:
+        """Read the device's current settings off the UI thread with the session's credentials (a
+        closed session is said at once, nothing sent)."""
+        try:
+            admin = self.admin()
+        except HsmConsoleError as exc:
+            self.show_error(exc)
+            return
+        client = self.ctx.client
+        self.run_core(label, lambda: read(client, admin), on_done, mutation=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id not in self.FIELDS:
+            return
+        event.stop()
+        index = self.FIELDS.index(event.input.id)
+        if index + 1 < len(self.FIELDS):
+            self.query_one(f"#{self.FIELDS[index + 1]}", Input).focus()
+        else:
+            self.submit()
+
+    def submit(self) -> None:
+        """What Enter on the last field does (the screen's apply)."""
 
     def status(self, text: str) -> None:
         """One line under the form: what happened last, in words (device text, never markup)."""

@@ -30,6 +30,7 @@ class LoggingScreen(SystemBase):
         Binding("escape", "back", "Back", id="logging.back"),
         Binding("f1", "app.help", "Help", id="logging.help"),
     ]
+    FIELDS = FIELDS
     MUTATIONS = frozenset({"apply", "back"})
 
     def compose(self) -> ComposeResult:
@@ -43,13 +44,7 @@ class LoggingScreen(SystemBase):
 
     def on_mount(self) -> None:
         self.query_one("#syslog-address", Input).focus()
-        try:
-            admin = self.admin()
-        except HsmConsoleError as exc:
-            self.show_error(exc)
-            return
-        client = self.ctx.client
-        self.run_core("Read logging", lambda: dev.read_logging(client, admin), self._loaded, mutation=False)
+        self.read_current("Read logging", dev.read_logging, self._loaded)
 
     def _loaded(self, current: dev.LoggingSettings) -> None:
         values = ("" if not current.remote else current.ip_address, str(current.port), current.level.value)
@@ -57,13 +52,8 @@ class LoggingScreen(SystemBase):
             self.query_one(f"#{field_id}", Input).value = value
         self.status("Ctrl+S applies; Esc goes back without changing anything.")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        index = FIELDS.index(event.input.id or FIELDS[0])
-        if index + 1 < len(FIELDS):
-            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
-        else:
-            self.action_apply()
+    def submit(self) -> None:
+        self.action_apply()
 
     def action_apply(self) -> None:
         try:

@@ -34,6 +34,7 @@ class NetworkScreen(SystemBase):
         Binding("escape", "back", "Back", id="network.back"),
         Binding("f1", "app.help", "Help", id="network.help"),
     ]
+    FIELDS = FIELDS
     MUTATIONS = frozenset({"apply", "back"})
 
     def __init__(self, ctx: DeviceContext, store: ProfileStore | None = None) -> None:
@@ -55,13 +56,7 @@ class NetworkScreen(SystemBase):
 
     def on_mount(self) -> None:
         self.query_one("#ip-address", Input).focus()
-        try:
-            admin = self.admin()
-        except HsmConsoleError as exc:
-            self.show_error(exc)
-            return
-        client = self.ctx.client
-        self.run_core("Read network", lambda: dev.read_network(client, admin), self._loaded, mutation=False)
+        self.read_current("Read network", dev.read_network, self._loaded)
 
     def _loaded(self, current: dev.NetworkSettings) -> None:
         self.current = current
@@ -74,13 +69,8 @@ class NetworkScreen(SystemBase):
         self.status(f"The device's address now: {current.ip_address}. The console reaches it at "
                     f"{self.ctx.profile.host}. Ctrl+S applies.")  # fmt: skip
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        index = FIELDS.index(event.input.id or FIELDS[0])
-        if index + 1 < len(FIELDS):
-            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
-        else:
-            self.action_apply()
+    def submit(self) -> None:
+        self.action_apply()
 
     def action_apply(self) -> None:
         try:

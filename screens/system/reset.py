@@ -60,14 +60,7 @@ class FactoryResetScreen(SystemBase):
 
     def on_mount(self) -> None:
         self.query_one("#typed-id", Input).focus()
-        try:
-            admin = self.admin()
-        except HsmConsoleError as exc:
-            self.show_error(exc)
-            return
-        client = self.ctx.client
-        self.run_core("Read device id", lambda: dev.read_system_info(client, admin), self._identified,
-                      mutation=False)  # fmt: skip
+        self.read_current("Read device id", dev.read_system_info, self._identified)
 
     def _identified(self, info: dev.SystemInfo) -> None:
         self.device_id = info.device_id

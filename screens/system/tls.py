@@ -47,6 +47,7 @@ class TlsScreen(SystemBase):
         Binding("escape", "back", "Back", id="tls.back"),
         Binding("f1", "app.help", "Help", id="tls.help"),
     ]
+    FIELDS = FIELDS
     MUTATIONS = frozenset({"csr", "back"})
 
     def compose(self) -> ComposeResult:
@@ -62,25 +63,13 @@ class TlsScreen(SystemBase):
 
     def on_mount(self) -> None:
         self.query_one("#csr-cn", Input).focus()
-        try:
-            admin = self.admin()
-        except HsmConsoleError as exc:
-            self.show_error(exc)
-            return
-        client = self.ctx.client
-        self.run_core("Read TLS", lambda: dev.read_tls_certificate(client, admin), self._shown,
-                      mutation=False)  # fmt: skip
+        self.read_current("Read TLS", dev.read_tls_certificate, self._shown)
 
     def _shown(self, cert: dev.TlsCertificate) -> None:
         self.query_one("#certificate", Static).update(certificate_rows(cert, datetime.now(UTC)))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        index = FIELDS.index(event.input.id or FIELDS[0])
-        if index + 1 < len(FIELDS):
-            self.query_one(f"#{FIELDS[index + 1]}", Input).focus()
-        else:
-            self.action_csr()
+    def submit(self) -> None:
+        self.action_csr()
 
     def action_csr(self) -> None:
         cn, org, name = (self.value(f).strip() for f in FIELDS)

@@ -184,7 +184,13 @@ async def test_logging_refuses_a_bad_port_then_changes(rig: Rig) -> None:
     assert "Not sent:" in rig.text("#status-line")
     assert rig.emu.hsm.get_logging()["ipAddress"] == "0.0.0.0"
     await rig.fill(syslog_port="514")
-    await rig.pilot.press("ctrl+s")
+    # Enter walks the form field by field (nothing sent), and on the last field applies.
+    for expected in ("syslog-port", "log-level"):
+        await rig.pilot.press("enter")
+        await rig.pilot.pause()
+        assert rig.app.focused is not None and rig.app.focused.id == expected
+        assert rig.emu.hsm.get_logging()["ipAddress"] == "0.0.0.0"
+    await rig.pilot.press("enter")
     await settle(rig.pilot)
     assert rig.emu.hsm.get_logging() == {"ipAddress": "192.0.2.50", "port": 514, "logLevel": "warning"}
 
