@@ -70,7 +70,7 @@ class AddProfileDialog(ModalScreen[Profile | None]):
         with Vertical(classes="dialog -add-profile"):
             yield Label("Add a connection profile", classes="dialog-title")
             yield Label("Name (letters, digits, . _ -)")
-            yield Input(id="name", placeholder="lab-hsm", compact=True)
+            yield Input(id="name", placeholder="e.g. lab-hsm", compact=True)
             yield Label("Address (host or host:port)")
             yield Input(id="host", placeholder="e.g. nethsm.example.org:443", compact=True)
             yield PlainCheckbox("Insecure: never verify TLS (not recommended)", id="insecure", compact=True)

@@ -110,7 +110,9 @@ class UsersScreen(AdminListScreen[UserInfo]):
             [
                 Field("id", f"User id ({where})", placeholder="e.g. signer1"),
                 Field("name", "Real name", placeholder="e.g. Repository signing"),
-                Field("role", "Role: Administrator, Operator, Metrics or Backup", placeholder="Operator"),
+                Field(
+                    "role", "Role: Administrator, Operator, Metrics or Backup", placeholder="e.g. Operator"
+                ),
             ],
             "A strong passphrase is generated and shown once.",
         )

@@ -110,7 +110,7 @@ class RosterScreen(CeremonyStep):
         with VerticalScroll(id="roster-form"):
             with Horizontal(classes="row"):
                 yield Label("Custodians")
-                yield Input(custodians, id="custodians", placeholder="Alice, Bob, Carol (turn order)")
+                yield Input(custodians, id="custodians", placeholder="e.g. Alice, Bob, Carol (turn order)")
             with Horizontal(classes="row"):
                 yield Label("Witnesses")
                 yield Input(", ".join(p.witnesses) if p else "", id="witnesses",

@@ -55,9 +55,9 @@ class TargetScreen(RotationAbort):
             for kind in ROTATABLE:
                 yield PlainRadioButton(f"{kind.value} passphrase", value=kind is SecretKind.UNLOCK)
         yield Label("New custodians, comma-separated (same or changed roster):")
-        yield Input(placeholder="Bob, Carol, Dave, Erin", id="holders")
+        yield Input(placeholder="e.g. Bob, Carol, Dave, Erin", id="holders")
         yield Label("Shares needed to rebuild it (K, at least 2):")
-        yield Input(placeholder="3", id="threshold")
+        yield Input(placeholder="e.g. 3", id="threshold")
         yield Static("", id="target-error", classes="c-error", markup=False)
         yield Static(
             "Tab moves between fields; Enter or Ctrl+N goes on to the current shares.", classes="c-hint"

@@ -58,9 +58,9 @@ class TlsRotationScreen(CoreScreen[bool]):
             for i, label in enumerate(_MODES):
                 yield PlainRadioButton(label, value=i == 0)
         yield Label("Key type and length, or common name, or file:")
-        yield Input(placeholder="EC_P256 | RSA 3072 | nethsm.example.org | /path/cert.pem", id="arg")
+        yield Input(placeholder="e.g. EC_P256 | RSA 3072 | nethsm.example.org | /path/cert.pem", id="arg")
         yield Label("CSR output file (CSR only):")
-        yield Input(placeholder="/media/stick/nethsm.csr", id="csr-path")
+        yield Input(placeholder="e.g. /media/stick/nethsm.csr", id="csr-path")
         yield Static("", id="tls-result", markup=False)
         yield Input(placeholder="last 8+ hex digits of the NEW fingerprint, from the device", id="compare")
         yield Footer()

@@ -53,13 +53,15 @@ class UserRotationScreen(CoreScreen[bool]):
             for i, label in enumerate(_WHO):
                 yield PlainRadioButton(label, value=i == 0)
         yield Label("User id, role (Operator, Metrics, Backup, Administrator) or namespace:")
-        yield Input(placeholder="operator1", id="which")
+        yield Input(placeholder="e.g. operator1", id="which")
         yield Label("Where the new passphrases go:")
         with PlainRadioSet(id="where"):
             for i, label in enumerate(_WHERE_LABEL):
                 yield PlainRadioButton(label, value=i == 0)
         yield Label("Directory for the files (0600 files only):")
-        yield Input(value=str(self.directory or ""), placeholder="/media/stick/passphrases", id="directory")
+        yield Input(
+            value=str(self.directory or ""), placeholder="e.g. /media/stick/passphrases", id="directory"
+        )
         yield Static(
             "Keyring entries of rotated users are replaced either way. Ctrl+N rotates.", classes="hint"
         )

@@ -45,7 +45,7 @@ class ClockScreen(SystemBase):
         yield from self.heading()
         yield Static(EXPLAIN, classes="hint")
         yield Static("Reading the device clock ...", id="clocks", classes="rows", markup=False)
-        yield field("UTC time to set", "typed", placeholder="2026-12-06T18:30:00Z")
+        yield field("UTC time to set", "typed", placeholder="e.g. 2026-12-06T18:30:00Z")
         yield Static("", id="status-line", markup=False)
         yield Footer()
 

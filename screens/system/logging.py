@@ -36,8 +36,8 @@ class LoggingScreen(SystemBase):
     def compose(self) -> ComposeResult:
         yield from self.heading()
         yield Static(EXPLAIN, classes="hint")
-        yield field("Syslog server", "syslog-address", placeholder="192.0.2.50 (empty: none)")
-        yield field("Port", "syslog-port", placeholder="514")
+        yield field("Syslog server", "syslog-address", placeholder="e.g. 192.0.2.50 (empty: none)")
+        yield field("Port", "syslog-port", placeholder="e.g. 514")
         yield field("Level", "log-level", placeholder="debug, info, warning or error")
         yield Static("Reading the current settings ...", id="status-line", markup=False)
         yield Footer()

@@ -46,9 +46,9 @@ class NetworkScreen(SystemBase):
     def compose(self) -> ComposeResult:
         yield from self.heading()
         yield Static(EXPLAIN, classes="hint")
-        yield field("IPv4 address", "ip-address", placeholder="192.0.2.10")
-        yield field("Netmask or /prefix", "netmask", placeholder="255.255.255.0 or 24")
-        yield field("Gateway", "gateway", placeholder="192.0.2.1 (empty: none)")
+        yield field("IPv4 address", "ip-address", placeholder="e.g. 192.0.2.10")
+        yield field("Netmask or /prefix", "netmask", placeholder="e.g. 255.255.255.0 or 24")
+        yield field("Gateway", "gateway", placeholder="e.g. 192.0.2.1 (empty: none)")
         yield field("IPv6 address/prefix", "ipv6", placeholder="empty: IPv6 off")
         yield field("IPv6 gateway", "ipv6-gateway")
         yield Static("Reading the current settings ...", id="status-line", markup=False)

@@ -55,9 +55,9 @@ class TlsScreen(SystemBase):
         yield Static("Reading the certificate ...", id="certificate", classes="rows", markup=False)
         yield Static("A signing request (CSR) for the device's TLS key, for your CA to sign "
                      "(rotating the key itself is part of rotation):", classes="section")  # fmt: skip
-        yield field("Common name", "csr-cn", placeholder="nethsm.example.org")
+        yield field("Common name", "csr-cn", placeholder="e.g. nethsm.example.org")
         yield field("Organization", "csr-org", placeholder="optional")
-        yield field("Save to file", "csr-file", placeholder="nethsm-tls.csr")
+        yield field("Save to file", "csr-file", placeholder="e.g. nethsm-tls.csr")
         yield Static("", id="status-line", markup=False)
         yield Footer()
 

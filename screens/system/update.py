@@ -51,7 +51,7 @@ class UpdateScreen(SystemBase):
     def compose(self) -> ComposeResult:
         yield from self.heading()
         yield Static(EXPLAIN, classes="hint")
-        yield field("Update image file", "image-file", placeholder="/media/usb/nethsm-update.img")
+        yield field("Update image file", "image-file", placeholder="e.g. /media/usb/nethsm-update.img")
         yield Static("", id="upload-progress", markup=False)
         with VerticalScroll(id="notes-box"):
             yield Static("", id="notes", markup=False)
