@@ -14,7 +14,6 @@ from hsmconsole.system import actions
 from hsmconsole.system.validate import logging_settings
 from screens.system.common import SystemBase, field
 
-FIELDS = ("syslog-address", "syslog-port", "log-level")
 EXPLAIN = (
     "Where the device sends its log: a syslog server's IPv4 or IPv6 address (the device takes no "
     "names; empty or 0.0.0.0: nowhere), its UDP port, and the least serious level sent: debug, "
@@ -30,7 +29,7 @@ class LoggingScreen(SystemBase):
         Binding("escape", "back", "Back", id="logging.back"),
         Binding("f1", "app.help", "Help", id="logging.help"),
     ]
-    FIELDS = FIELDS
+    FIELDS = ("syslog-address", "syslog-port", "log-level")
     MUTATIONS = frozenset({"apply", "back"})
 
     def compose(self) -> ComposeResult:
@@ -48,7 +47,7 @@ class LoggingScreen(SystemBase):
 
     def _loaded(self, current: dev.LoggingSettings) -> None:
         values = ("" if not current.remote else current.ip_address, str(current.port), current.level.value)
-        for field_id, value in zip(FIELDS, values, strict=True):
+        for field_id, value in zip(self.FIELDS, values, strict=True):
             self.query_one(f"#{field_id}", Input).value = value
         self.status("Ctrl+S applies; Esc goes back without changing anything.")
 
@@ -57,7 +56,7 @@ class LoggingScreen(SystemBase):
 
     def action_apply(self) -> None:
         try:
-            settings = logging_settings(*(self.value(f) for f in FIELDS))
+            settings = logging_settings(*(self.value(f) for f in self.FIELDS))
         except HsmConsoleError as exc:
             self.refuse_locally(exc)
             return

@@ -19,7 +19,6 @@ from screens.base import DeviceContext
 from screens.dialogs import AskDialog
 from screens.system.common import SystemBase, field
 
-FIELDS = ("ip-address", "netmask", "gateway", "ipv6", "ipv6-gateway")
 EXPLAIN = (
     "IPv4 is required; the gateway must be inside the subnet (empty: none). IPv6 is optional: "
     "address/prefix, e.g. 2001:db8::10/64 (empty: off). Nothing is sent until you confirm."
@@ -34,7 +33,7 @@ class NetworkScreen(SystemBase):
         Binding("escape", "back", "Back", id="network.back"),
         Binding("f1", "app.help", "Help", id="network.help"),
     ]
-    FIELDS = FIELDS
+    FIELDS = ("ip-address", "netmask", "gateway", "ipv6", "ipv6-gateway")
     MUTATIONS = frozenset({"apply", "back"})
 
     def __init__(self, ctx: DeviceContext, store: ProfileStore | None = None) -> None:
@@ -64,7 +63,7 @@ class NetworkScreen(SystemBase):
         values = (current.ip_address, current.netmask,
                   "" if current.gateway == dev.NO_ADDRESS else current.gateway,
                   v6.cidr if v6 else "", (v6.gateway or "") if v6 else "")  # fmt: skip
-        for field_id, value in zip(FIELDS, values, strict=True):
+        for field_id, value in zip(self.FIELDS, values, strict=True):
             self.query_one(f"#{field_id}", Input).value = value
         self.status(f"The device's address now: {current.ip_address}. The console reaches it at "
                     f"{self.ctx.profile.host}. Ctrl+S applies.")  # fmt: skip
@@ -74,7 +73,7 @@ class NetworkScreen(SystemBase):
 
     def action_apply(self) -> None:
         try:
-            settings = network_settings(*(self.value(f) for f in FIELDS))
+            settings = network_settings(*(self.value(f) for f in self.FIELDS))
         except HsmConsoleError as exc:
             self.refuse_locally(exc)
             return

@@ -16,8 +16,6 @@ from hsmconsole.errors import HsmConsoleError, InputError
 from hsmconsole.system import actions
 from screens.system.common import SystemBase, field, rows
 
-FIELDS = ("csr-cn", "csr-org", "csr-file")
-
 
 def certificate_rows(cert: dev.TlsCertificate, now: datetime) -> str:
     if now < cert.not_before:
@@ -47,7 +45,7 @@ class TlsScreen(SystemBase):
         Binding("escape", "back", "Back", id="tls.back"),
         Binding("f1", "app.help", "Help", id="tls.help"),
     ]
-    FIELDS = FIELDS
+    FIELDS = ("csr-cn", "csr-org", "csr-file")
     MUTATIONS = frozenset({"csr", "back"})
 
     def compose(self) -> ComposeResult:
@@ -72,7 +70,7 @@ class TlsScreen(SystemBase):
         self.action_csr()
 
     def action_csr(self) -> None:
-        cn, org, name = (self.value(f).strip() for f in FIELDS)
+        cn, org, name = (self.value(f).strip() for f in self.FIELDS)
         try:
             if not cn:
                 raise InputError("A CSR needs a common name.", "Give the name clients use for the device.")
